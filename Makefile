@@ -1,0 +1,76 @@
+# RNA: IM2000 Recipient Notification Agent. See README.md.
+#
+#   make            build everything into $(BUILD)/
+#   make check      build and run the whole test suite
+#   make check-san  the suite again under AddressSanitizer + UBSan
+#   make fuzz       run every libFuzzer target for $(FUZZTIME) seconds
+#   make run        install what is missing, build, start a demo agent
+#
+# BUILD may be pointed elsewhere so differently-flagged builds coexist:
+#   make BUILD=build-san CC=clang CFLAGS='-O1 -g -fsanitize=address,undefined'
+
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+WFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla \
+         -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Itests/lib
+LDFLAGS += -Wl,--as-needed
+LDLIBS = -lcdb -lcrypt -lresolv
+FUZZTIME ?= 60
+
+ALL_PROGS = rna-pdu rna-store rnasp-d rnaqp-d rna-admin rna-clean rna-notify rna-query
+PROGS = $(foreach p,$(ALL_PROGS),$(if $(wildcard $(p)/$(p).c),$(p)))
+prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_HDR = $(wildcard lib/*.h)
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TLIB_OBJ = $(BUILD)/tests/lib/t.o
+BIN = $(PROGS:%=$(BUILD)/bin/%)
+
+all: $(BIN) $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/librna.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# Each program: DIR/DIR.c plus any other DIR/*.c, linked with lib/.
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(call prog_objs,$$*) $(BUILD)/librna.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TLIB_OBJ) $(BUILD)/librna.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+check: all
+	BUILD=$(BUILD) sh tests/run.sh
+
+check-san:
+	$(MAKE) BUILD=build-san CC=clang \
+	  CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all' \
+	  check
+
+# libFuzzer targets: fuzz/NAME.c, one per decoder, seeds in fuzz/corpus/NAME/.
+FUZZ_SRC = $(wildcard fuzz/*.c)
+FUZZ_BIN = $(FUZZ_SRC:fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build-fuzz/fuzz/%: fuzz/%.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(WFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	sh fuzz/run.sh $(FUZZTIME)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check check-san fuzz fuzz-build clean

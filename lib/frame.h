@@ -1,0 +1,73 @@
+/*
+ * frame: 4-octet big-endian length-prefixed frames on file descriptors
+ * (PROTOCOL.md section 1), with a size limit and a deadline.
+ *
+ * Reading buffers what the peer sent ahead (pipelining), so one read may
+ * yield several frames. The body returned by frame_get() points into the
+ * reader's buffer and stays valid until the next frame_get(). The buffer
+ * is allocated once, at frame_rd_init(), to hold the largest frame.
+ *
+ * Every wait is a poll() bounded by an absolute deadline on the monotonic
+ * clock (milliseconds, clock_ms()); a deadline of -1 waits for ever.
+ * With a stop flag and a wait mask, the wait is a ppoll() that lets the
+ * stopping signal in only while waiting, so a SIGTERM is never missed
+ * between checking the flag and sleeping.
+ */
+#ifndef RNA_FRAME_H
+#define RNA_FRAME_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "der.h"
+
+enum frame_status {
+    FRAME_OK = 0,      /* a whole frame is in *body, *len */
+    FRAME_EOF,         /* orderly end of file between frames */
+    FRAME_TRUNC,       /* end of file in the middle of a frame */
+    FRAME_BADLEN,      /* length 0 or over the limit (body not read) */
+    FRAME_TIMEOUT,     /* deadline passed */
+    FRAME_STOPPED,     /* the stop flag was raised */
+    FRAME_IOERR        /* read failed; errno says why (ECONNRESET ...) */
+};
+
+struct frame_rd {
+    int fd;
+    unsigned char *buf;
+    size_t cap;   /* max + 4 */
+    size_t max;   /* largest body accepted */
+    size_t start; /* unconsumed octets are buf[start..end) */
+    size_t end;
+    uint32_t badlen; /* the length seen, after FRAME_BADLEN */
+    const volatile sig_atomic_t *stop; /* optional */
+    const sigset_t *waitmask;          /* optional, with stop */
+};
+
+int64_t clock_ms(void);
+
+/* -1 (ENOMEM, or EINVAL for max 0 or over 2^32-1) on failure. */
+int frame_rd_init(struct frame_rd *r, int fd, size_t max);
+void frame_rd_free(struct frame_rd *r);
+enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
+                            const unsigned char **body, size_t *len);
+/* Octets received but not yet returned as frames. */
+size_t frame_pending(const struct frame_rd *r);
+
+/* Wait until fd is readable (1), the deadline passes (0), or a failure
+ * or stop (-1, errno EINTR for stop). Used by callers that watch a
+ * descriptor without taking a frame. */
+int frame_wait_fd(int fd, short events, int64_t deadline,
+                  const volatile sig_atomic_t *stop, const sigset_t *waitmask);
+
+/* Write all of p, waiting (bounded by deadline) when the descriptor is
+ * full. 0, or -1 with errno (ETIMEDOUT, EPIPE, ...). */
+int frame_write_all(int fd, const void *p, size_t n, int64_t deadline);
+
+/* Build a frame in a der_w: begin reserves the 4 length octets, end fills
+ * them. end returns -1 (errno from w->err, or E2BIG) if the PDU could not
+ * be built. */
+void frame_w_begin(struct der_w *w);
+int frame_w_end(struct der_w *w);
+
+#endif
