@@ -374,10 +374,15 @@ int pdu_decode_notif(const unsigned char *p, size_t len, struct pdu_notif *n)
 {
     struct der_cur c;
     struct der_tlv t;
+    struct pdu_notif tmp;
     der_cur_init(&c, p, len);
     if (der_get(&c, &t) < 0 || !der_cur_empty(&c)) return bad();
     if (!der_is(&t, UNI, 1, DER_T_SEQUENCE)) return bad();
-    return notif_contents(t.val, t.len, n);
+    /* Decode into a local: a rejected input must leave *n untouched
+     * (STYLE.md), and notif_contents() fills fields as it goes. */
+    if (notif_contents(t.val, t.len, &tmp) != PDU_OK) return bad();
+    *n = tmp;
+    return PDU_OK;
 }
 
 /* ---- NotificationAndLocalData ---- */
@@ -417,9 +422,13 @@ int pdu_decode_nald(const unsigned char *p, size_t len, struct pdu_nald *x)
 {
     struct der_cur c;
     struct der_tlv t;
+    struct pdu_nald tmp;
     der_cur_init(&c, p, len);
     if (der_get(&c, &t) < 0 || !der_cur_empty(&c)) return bad();
-    return nald_tlv(&t, x);
+    /* As in pdu_decode_notif: nothing reaches *x unless all of it is good. */
+    if (nald_tlv(&t, &tmp) != PDU_OK) return bad();
+    *x = tmp;
+    return PDU_OK;
 }
 
 /* ---- lists ---- */
