@@ -1,0 +1,628 @@
+/*
+ * journal: durability for rna-store. On-disk states are listed in
+ * doc/store-internals.md; in short:
+ *
+ *   DIR/store/key          16 random octets, the collapse-index hash key
+ *   DIR/store/snapshot     the live set at some point (gen G, next seq)
+ *   DIR/store/journal.G    records accepted after that snapshot
+ *
+ * A record is: length (u32, of what follows the checksum), checksum (u64
+ * SipHash of type+payload under a fixed key), type (u8), payload. Replay
+ * stops at the first record that is short or fails its checksum and cuts
+ * the file there: such a record was never acknowledged, because an
+ * acknowledgement is sent only after its record's write and fdatasync.
+ *
+ * Space is reserved (fallocate KEEP_SIZE) before a transaction is applied
+ * in memory, so a full disk makes the store refuse the transaction
+ * instead of acknowledging something it cannot write. A write or sync
+ * failing despite that is fatal for the process (the caller exits 111):
+ * memory would be ahead of the disk, and a restart replays the truth.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "storec.h"
+
+#define REC_HDR 12 /* u32 length + u64 checksum */
+#define PREALLOC_CHUNK (4u << 20)
+
+static const struct hash_key check_key = {0x524e412d6a726e6cULL,
+                                          0x636865636b73756dULL};
+
+/* ---- seq -> node map, used only while replaying ---- */
+
+struct seqmap {
+    struct node **t;
+    size_t mask;
+    size_t used; /* live + tombstones */
+};
+
+static struct node tomb_node;
+#define TOMB (&tomb_node)
+
+static size_t seq_slot(uint64_t seq, size_t mask)
+{
+    return (size_t)((seq * 0x9e3779b97f4a7c15ULL) >> 17) & mask;
+}
+
+static int seqmap_put(struct seqmap *s, struct node *x);
+
+static int seqmap_grow(struct seqmap *s)
+{
+    struct seqmap n;
+    size_t i;
+    n.mask = s->t ? s->mask * 2 + 1 : 4095;
+    n.t = calloc(n.mask + 1, sizeof *n.t);
+    n.used = 0;
+    if (!n.t) return -1;
+    for (i = 0; s->t && i <= s->mask; i++)
+        if (s->t[i] && s->t[i] != TOMB) seqmap_put(&n, s->t[i]);
+    free(s->t);
+    *s = n;
+    return 0;
+}
+
+static int seqmap_put(struct seqmap *s, struct node *x)
+{
+    size_t i;
+    if ((!s->t || s->used + 1 > (s->mask + 1) / 2) && seqmap_grow(s) < 0)
+        return -1;
+    i = seq_slot(x->seq, s->mask);
+    while (s->t[i] && s->t[i] != TOMB) i = (i + 1) & s->mask;
+    if (!s->t[i]) s->used++;
+    s->t[i] = x;
+    return 0;
+}
+
+static struct node *seqmap_take(struct seqmap *s, uint64_t seq)
+{
+    size_t i;
+    if (!s->t) return NULL;
+    i = seq_slot(seq, s->mask);
+    while (s->t[i]) {
+        if (s->t[i] != TOMB && s->t[i]->seq == seq) {
+            struct node *x = s->t[i];
+            s->t[i] = TOMB;
+            return x;
+        }
+        i = (i + 1) & s->mask;
+    }
+    return NULL;
+}
+
+/* ---- reading records ---- */
+
+struct rd {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint64_t rd_u64(struct rd *r)
+{
+    uint64_t v;
+    if (r->bad || (size_t)(r->end - r->p) < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    v = storec_get_u64(r->p);
+    r->p += 8;
+    return v;
+}
+
+static uint32_t rd_u32(struct rd *r)
+{
+    uint32_t v;
+    if (r->bad || (size_t)(r->end - r->p) < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    v = storec_get_u32(r->p);
+    r->p += 4;
+    return v;
+}
+
+static const unsigned char *rd_take(struct rd *r, size_t n)
+{
+    const unsigned char *q;
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    q = r->p;
+    r->p += n;
+    return q;
+}
+
+/* One node entry: [seq][date][key][alen][acct][blen][blob] (the order of
+ * journal_put_node). Creates and links it. */
+static int replay_node(struct rd *r, struct mem *m, struct seqmap *sm,
+                       uint64_t date_override, int has_date)
+{
+    uint64_t seq = rd_u64(r), date = has_date ? rd_u64(r) : date_override;
+    uint64_t key = rd_u64(r);
+    const unsigned char *al = rd_take(r, 1);
+    const unsigned char *an, *blob;
+    uint32_t blen;
+    struct acct *a;
+    struct node *x;
+
+    if (!al) return -1;
+    an = rd_take(r, al[0]);
+    blen = rd_u32(r);
+    blob = rd_take(r, blen);
+    if (!an || !blob) return -1;
+    a = mem_acct(m, (const char *)an, al[0], 1);
+    if (!a) return -1;
+    x = mem_node_new(blob, blen);
+    if (!x) return -1;
+    x->seq = seq;
+    x->date = (int64_t)date;
+    x->key = key;
+    x->acct = a;
+    mem_link_new(m, x);
+    if (seqmap_put(sm, x) < 0) return -1;
+    return 0;
+}
+
+static void replay_remove(struct mem *m, struct seqmap *sm, uint64_t seq)
+{
+    struct node *x = seqmap_take(sm, seq);
+    if (x) mem_remove(m, x);
+}
+
+/* Apply one record. -1 if its payload does not parse. */
+static int apply(struct mem *m, struct seqmap *sm, unsigned type,
+                 struct rd *r, int *snapend)
+{
+    uint32_t n, i;
+    switch (type) {
+    case JREC_ACCEPT: {
+        uint64_t date = rd_u64(r);
+        n = rd_u32(r);
+        for (i = 0; i < n && !r->bad; i++) {
+            uint64_t s = rd_u64(r);
+            struct node *x;
+            if (r->bad) break;
+            x = seqmap_take(sm, s);
+            if (x) {
+                m->st.replaced++;
+                mem_remove(m, x);
+            }
+        }
+        n = rd_u32(r);
+        for (i = 0; i < n && !r->bad; i++)
+            if (replay_node(r, m, sm, date, 0) < 0) return -1;
+        break;
+    }
+    case JREC_CLEAR:
+    case JREC_EXPIRE:
+        n = rd_u32(r);
+        for (i = 0; i < n && !r->bad; i++) {
+            uint64_t s = rd_u64(r);
+            if (!r->bad) replay_remove(m, sm, s);
+        }
+        break;
+    case JREC_SNAPNODE:
+        if (replay_node(r, m, sm, 0, 1) < 0) return -1;
+        break;
+    case JREC_SNAPEND:
+        *snapend = 1;
+        break;
+    default:
+        return -1;
+    }
+    return r->bad || r->p != r->end ? -1 : 0;
+}
+
+/* Walk the records of a mapped file. Returns the offset just past the
+ * last good record. */
+static size_t replay_buf(const unsigned char *p, size_t len, struct mem *m,
+                         struct seqmap *sm, int snapshot, uint64_t *gen,
+                         int *snapend, uint64_t *count)
+{
+    size_t off = 0;
+    while (len - off >= REC_HDR + 1) {
+        uint32_t rl = storec_get_u32(p + off);
+        uint64_t ck = storec_get_u64(p + off + 4);
+        const unsigned char *body = p + off + REC_HDR;
+        struct rd r;
+        if (rl < 1 || rl > len - off - REC_HDR) break;
+        if (hash_sip(&check_key, body, rl) != ck) break;
+        r.p = body + 1;
+        r.end = body + rl;
+        r.bad = 0;
+        if (snapshot && body[0] == JREC_SNAPHDR) {
+            *gen = rd_u64(&r);
+            m->next_seq = rd_u64(&r);
+            if (r.bad) break;
+        } else if (apply(m, sm, body[0], &r, snapend) < 0) {
+            break;
+        }
+        (*count)++;
+        off += REC_HDR + rl;
+    }
+    return off;
+}
+
+static int map_file(int fd, const unsigned char **p, size_t *len)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) return -1;
+    *len = (size_t)st.st_size;
+    *p = NULL;
+    if (*len == 0) return 0;
+    *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (*p == MAP_FAILED) return -1;
+    return 0;
+}
+
+static int load_key(struct journal *j, struct hash_key *k)
+{
+    unsigned char b[16];
+    int fd = openat(j->dirfd, "key", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, b, sizeof b);
+        close(fd);
+        if (n != (ssize_t)sizeof b) {
+            errno = EPROTO;
+            return -1;
+        }
+    } else {
+        if (errno != ENOENT) return -1;
+        if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) return -1;
+        if (atomic_write_at(j->dirfd, "key", b, sizeof b, 0600) < 0) return -1;
+    }
+    k->k0 = storec_get_u64(b);
+    k->k1 = storec_get_u64(b + 8);
+    return 0;
+}
+
+static int open_journal(struct journal *j, uint64_t gen, int trunc)
+{
+    char name[64];
+    snprintf(name, sizeof name, "journal.%llu", (unsigned long long)gen);
+    return openat(j->dirfd, name,
+                  O_RDWR | O_CREAT | O_CLOEXEC | (trunc ? O_TRUNC : 0), 0600);
+}
+
+/* Remove journal files of other generations: leftovers of a compaction
+ * that stopped half way. */
+static void remove_stale(struct journal *j)
+{
+    DIR *d = opendir(j->dir);
+    struct dirent *e;
+    char keep[64];
+    if (!d) return;
+    snprintf(keep, sizeof keep, "journal.%llu", (unsigned long long)j->gen);
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "journal.", 8) == 0 && strcmp(e->d_name, keep))
+            unlinkat(j->dirfd, e->d_name, 0);
+        if (strcmp(e->d_name, "snapshot.tmp") == 0)
+            unlinkat(j->dirfd, e->d_name, 0);
+    }
+    closedir(d);
+}
+
+int journal_open(struct journal *j, const char *storedir, struct mem *m,
+                 const char **why)
+{
+    struct hash_key k;
+    struct seqmap sm = {NULL, 0, 0};
+    const unsigned char *p;
+    size_t len, good;
+    int fd;
+    uint64_t count = 0;
+
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+    j->ck = check_key;
+    j->prealloc_ok = 1;
+    der_w_growing(&j->buf, (size_t)1 << 31);
+    j->dir = strdup(storedir);
+    if (!j->dir) goto oom;
+    if (mkdir(storedir, 0700) < 0 && errno != EEXIST) {
+        *why = "unable to create store directory";
+        return -1;
+    }
+    j->dirfd = open(storedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (j->dirfd < 0) {
+        *why = "unable to open store directory";
+        return -1;
+    }
+    if (load_key(j, &k) < 0) {
+        *why = "unable to read or create store/key";
+        return -1;
+    }
+    if (mem_init(m, &k) < 0) goto oom;
+    j->gen = 1;
+
+    fd = openat(j->dirfd, "snapshot", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        int snapend = 0;
+        if (map_file(fd, &p, &len) < 0) {
+            close(fd);
+            *why = "unable to read store/snapshot";
+            return -1;
+        }
+        good = replay_buf(p, len, m, &sm, 1, &j->gen, &snapend, &count);
+        if (p) munmap((void *)p, len);
+        close(fd);
+        if (!snapend || good != len) {
+            errno = EPROTO;
+            *why = "store/snapshot is damaged (no end record)";
+            free(sm.t);
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        *why = "unable to open store/snapshot";
+        return -1;
+    }
+
+    j->fd = open_journal(j, j->gen, 0);
+    if (j->fd < 0) {
+        *why = "unable to open journal";
+        free(sm.t);
+        return -1;
+    }
+    if (map_file(j->fd, &p, &len) < 0) {
+        *why = "unable to read journal";
+        free(sm.t);
+        return -1;
+    }
+    {
+        int dummy = 0;
+        uint64_t g = 0;
+        count = 0;
+        good = replay_buf(p, len, m, &sm, 0, &g, &dummy, &count);
+    }
+    if (p) munmap((void *)p, len);
+    free(sm.t);
+    j->replayed = count;
+    if (good != len) {
+        /* A torn tail: never acknowledged. Cut it so appends follow the
+         * last good record. */
+        j->torn_bytes = len - good;
+        if (ftruncate(j->fd, (off_t)good) < 0 || fsync(j->fd) < 0) {
+            *why = "unable to cut the torn tail of the journal";
+            return -1;
+        }
+    }
+    j->off = good;
+    j->alloc_end = good;
+    if (fsync(j->dirfd) < 0) {
+        *why = "unable to sync store directory";
+        return -1;
+    }
+    remove_stale(j);
+    return 0;
+oom:
+    errno = ENOMEM;
+    *why = "out of memory";
+    return -1;
+}
+
+void journal_close(struct journal *j)
+{
+    if (j->fd >= 0) close(j->fd);
+    if (j->dirfd >= 0) close(j->dirfd);
+    der_w_free(&j->buf);
+    free(j->dir);
+    j->dir = NULL;
+    j->fd = -1;
+}
+
+int journal_reserve(struct journal *j, size_t n)
+{
+    uint64_t need = j->off + j->buf.len + n;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        need > rl.rlim_cur) {
+        errno = EFBIG;
+        return -1;
+    }
+    if (!j->prealloc_ok || need <= j->alloc_end) return 0;
+    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc_end,
+                  (off_t)(need - j->alloc_end + PREALLOC_CHUNK)) == 0) {
+        j->alloc_end = need + PREALLOC_CHUNK;
+        return 0;
+    }
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+        j->prealloc_ok = 0; /* nothing to reserve with; writes will tell */
+        return 0;
+    }
+    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc_end,
+                  (off_t)(need - j->alloc_end)) == 0) {
+        j->alloc_end = need;
+        return 0;
+    }
+    return -1;
+}
+
+void journal_rec_begin(struct journal *j, unsigned type)
+{
+    static const unsigned char hdr[REC_HDR];
+    unsigned char t = (unsigned char)type;
+    j->rec_start = j->buf.len;
+    der_w_raw(&j->buf, hdr, REC_HDR);
+    der_w_raw(&j->buf, &t, 1);
+}
+
+void journal_rec_end(struct journal *j)
+{
+    unsigned char *h;
+    size_t n;
+    uint64_t ck;
+    if (j->buf.err) return;
+    h = j->buf.buf + j->rec_start;
+    n = j->buf.len - j->rec_start - REC_HDR;
+    ck = hash_sip(&j->ck, h + REC_HDR, n);
+    h[0] = (unsigned char)(n >> 24);
+    h[1] = (unsigned char)(n >> 16);
+    h[2] = (unsigned char)(n >> 8);
+    h[3] = (unsigned char)n;
+    for (n = 0; n < 8; n++) h[4 + n] = (unsigned char)(ck >> (56 - 8 * n));
+    j->records++;
+}
+
+int journal_pending(const struct journal *j)
+{
+    return j->buf.len > 0;
+}
+
+int journal_flush(struct journal *j, int sync)
+{
+    size_t done = 0;
+    if (j->buf.err) {
+        errno = j->buf.err;
+        return -1;
+    }
+    while (done < j->buf.len) {
+        ssize_t k = pwrite(j->fd, j->buf.buf + done, j->buf.len - done,
+                           (off_t)(j->off + done));
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        done += (size_t)k;
+    }
+    if (sync && j->buf.len && fdatasync(j->fd) < 0) return -1;
+    if (sync && j->buf.len) j->syncs++;
+    j->off += j->buf.len;
+    if (j->off > j->alloc_end) j->alloc_end = j->off;
+    der_w_reset(&j->buf);
+    return 0;
+}
+
+size_t journal_node_size(const struct node *x)
+{
+    return 8 + 8 + 8 + 1 + x->acct->nlen + 4 + x->len;
+}
+
+/* [seq][key][alen][acct][blen][blob] for ACCEPT; snapshots add the date
+ * after seq (see replay_node). */
+static void put_node(struct der_w *w, const struct node *x, int with_date)
+{
+    storec_put_u64(w, x->seq);
+    if (with_date) storec_put_u64(w, (uint64_t)x->date);
+    storec_put_u64(w, x->key);
+    der_w_raw(w, &x->acct->nlen, 1);
+    der_w_raw(w, x->acct->name, x->acct->nlen);
+    storec_put_u32(w, x->len);
+    der_w_raw(w, x->blob, x->len);
+}
+
+void journal_put_node(struct journal *j, const struct node *x)
+{
+    put_node(&j->buf, x, 0);
+}
+
+/* ---- compaction ---- */
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int journal_compact(struct journal *j, struct mem *m)
+{
+    struct journal tmp; /* borrow the record builder */
+    int fd = -1, nfd = -1, e;
+    struct node *x;
+    uint64_t count = 0;
+    char oldname[64];
+
+    if (journal_flush(j, 1) < 0) return -1;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.ck = check_key;
+    der_w_growing(&tmp.buf, (size_t)1 << 31);
+    fd = openat(j->dirfd, "snapshot.tmp",
+                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) goto fail;
+    journal_rec_begin(&tmp, JREC_SNAPHDR);
+    storec_put_u64(&tmp.buf, j->gen + 1);
+    storec_put_u64(&tmp.buf, m->next_seq);
+    journal_rec_end(&tmp);
+    for (x = m->ghead; x; x = x->gnext) {
+        journal_rec_begin(&tmp, JREC_SNAPNODE);
+        put_node(&tmp.buf, x, 1);
+        journal_rec_end(&tmp);
+        count++;
+        if (tmp.buf.len >= (1u << 20)) {
+            if (tmp.buf.err || write_all(fd, tmp.buf.buf, tmp.buf.len) < 0)
+                goto fail;
+            der_w_reset(&tmp.buf);
+        }
+    }
+    journal_rec_begin(&tmp, JREC_SNAPEND);
+    storec_put_u64(&tmp.buf, count);
+    journal_rec_end(&tmp);
+    if (tmp.buf.err) {
+        errno = tmp.buf.err;
+        goto fail;
+    }
+    if (write_all(fd, tmp.buf.buf, tmp.buf.len) < 0 || fsync(fd) < 0) goto fail;
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    nfd = open_journal(j, j->gen + 1, 1);
+    if (nfd < 0 || fsync(nfd) < 0 || fsync(j->dirfd) < 0) goto fail;
+    /* The commit point: the new snapshot names generation gen + 1. */
+    if (renameat(j->dirfd, "snapshot.tmp", j->dirfd, "snapshot") < 0) goto fail;
+    if (fsync(j->dirfd) < 0) goto fail_after;
+    snprintf(oldname, sizeof oldname, "journal.%llu", (unsigned long long)j->gen);
+    unlinkat(j->dirfd, oldname, 0);
+    close(j->fd);
+    j->fd = nfd;
+    j->gen++;
+    j->off = 0;
+    j->alloc_end = 0;
+    der_w_free(&tmp.buf);
+    return 0;
+fail:
+    e = errno;
+    if (fd >= 0) close(fd);
+    if (nfd >= 0) {
+        char nn[64];
+        close(nfd);
+        snprintf(nn, sizeof nn, "journal.%llu", (unsigned long long)j->gen + 1);
+        unlinkat(j->dirfd, nn, 0);
+    }
+    unlinkat(j->dirfd, "snapshot.tmp", 0);
+    der_w_free(&tmp.buf);
+    errno = e;
+    return -1;
+fail_after:
+    /* The rename happened but its durability is unknown: either snapshot
+     * may be the one on disk, and each still has its own journal. Writing
+     * on would be wrong for one of them, so the caller must stop (-2) and
+     * let a restart pick up whichever is there. */
+    e = errno;
+    close(nfd);
+    der_w_free(&tmp.buf);
+    errno = e;
+    return -2;
+}

@@ -1,0 +1,161 @@
+/*
+ * rna-store internals: the in-memory model (mem.c), the journal and
+ * snapshot (journal.c), and the server loop (rna-store.c).
+ *
+ * Model. Every held notification is a struct node holding its
+ * NotificationAndLocalData DER (the exact octets a retrieve returns), on
+ * three lists:
+ *  - its account's list, oldest first: either the account's held list
+ *    (visible to a retrieve) or the pending list of the one store client
+ *    whose retrieve took it (flag NODE_PENDING);
+ *  - the global list in acceptance order (expiry, global replacement);
+ *  - a chain of the collapse index, keyed by a SipHash of
+ *    (mailbox, storeclear, identifier).
+ * Sequence numbers grow with acceptance and order every list; the journal
+ * names notifications by them.
+ */
+#ifndef RNA_STORE_H
+#define RNA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "der.h"
+#include "hash.h"
+#include "pdu.h"
+
+#define NODE_PENDING 1u
+#define NODE_DOOMED 2u    /* chosen for replacement by the batch in plan */
+#define NODE_TENTATIVE 4u /* created by the batch in plan, not yet linked */
+
+struct acct;
+
+struct node {
+    struct node *anext, *aprev; /* account held list, or a pending list */
+    struct node *gnext, *gprev; /* global acceptance order */
+    struct node *hnext;         /* collapse index chain */
+    struct acct *acct;
+    uint64_t seq;
+    uint64_t key;               /* collapse hash */
+    int64_t date;
+    uint32_t len;
+    uint32_t flags;
+    unsigned char blob[];       /* NotificationAndLocalData, DER */
+};
+
+struct acct {
+    struct acct *hnext;
+    struct node *head, *tail; /* held, not pending */
+    uint64_t count;           /* held, pending included (quotas) */
+    uint64_t pending;
+    /* per-batch planning state, valid while plan_gen == mem.gen */
+    uint64_t plan_gen;
+    uint64_t plan_count;
+    struct node *doom_cur;
+    struct cfg_acct plan_cfg;
+    /* statistics */
+    uint64_t accepted, collapsed, discarded, rejected, replaced, cleared;
+    unsigned char nlen;
+    char name[PDU_MAX_ACCOUNT + 1];
+};
+
+/* A retrieve in progress, owned by one store client. */
+struct pend {
+    struct acct *acct;
+    struct node *head, *tail;
+    uint64_t count;
+    int open;
+};
+
+struct mem_stats {
+    uint64_t accepted, collapsed, discarded, replaced, cleared, expired;
+    uint64_t rej_nomailbox, rej_quota, rej_internal;
+    uint64_t batches, retrieves, commits, aborts;
+};
+
+struct mem {
+    struct hash_key key;
+    struct node **htab;
+    size_t hmask; /* htab has hmask + 1 buckets */
+    size_t hcount;
+    struct acct **atab;
+    size_t amask;
+    size_t acount;
+    struct node *ghead, *gtail;
+    uint64_t total;   /* held, pending included */
+    uint64_t pending;
+    uint64_t next_seq;
+    uint64_t gen;     /* batch generation for planning */
+    size_t bytes;     /* octets of blobs held */
+    struct mem_stats st;
+};
+
+int mem_init(struct mem *m, const struct hash_key *k);
+void mem_free(struct mem *m);
+struct acct *mem_acct(struct mem *m, const char *name, size_t len, int create);
+
+/* Collapse key of a notification for mailbox (localpart, domain). */
+uint64_t mem_collapse_key(const struct mem *m, const struct pdu_notif *n);
+/* A node with that collapse identity, or NULL. */
+struct node *mem_find(struct mem *m, uint64_t key, const struct pdu_notif *n);
+
+struct node *mem_node_new(const unsigned char *blob, size_t len);
+void mem_index_add(struct mem *m, struct node *x);
+void mem_index_del(struct mem *m, struct node *x);
+/* Link a node (seq, date, acct set) at the tail of its account and of
+ * the global list, and into the index unless already there. */
+void mem_link_new(struct mem *m, struct node *x);
+/* Unlink a held (not pending) node everywhere and free it. */
+void mem_remove(struct mem *m, struct node *x);
+
+/* Retrieve: move the account's held list to p (flag PENDING). */
+void mem_take(struct mem *m, struct acct *a, struct pend *p);
+/* Commit: free every node of p. Abort: merge p back by seq. */
+void mem_clear(struct mem *m, struct pend *p);
+void mem_putback(struct mem *m, struct pend *p);
+
+/* ---- journal.c ---- */
+
+#define JREC_ACCEPT 1
+#define JREC_CLEAR 2
+#define JREC_EXPIRE 3
+#define JREC_SNAPHDR 10
+#define JREC_SNAPNODE 11
+#define JREC_SNAPEND 12
+
+struct journal {
+    char *dir;           /* DIR/store */
+    int dirfd;
+    int fd;
+    uint64_t gen;
+    uint64_t off;        /* end of the written records */
+    uint64_t alloc_end;  /* preallocated up to here */
+    int prealloc_ok;     /* fallocate works here */
+    struct der_w buf;    /* records not yet written */
+    size_t rec_start;    /* offset in buf of the record being built */
+    struct hash_key ck;  /* checksum key (fixed) */
+    uint64_t replayed, torn_bytes;
+    uint64_t syncs, records;
+};
+
+/* Open DIR/store, load the snapshot and replay the journal into m. 0, or
+ * -1 with a reason in *why. */
+int journal_open(struct journal *j, const char *storedir, struct mem *m,
+                 const char **why);
+void journal_close(struct journal *j);
+/* Make sure n more octets (plus what is buffered) can be written without
+ * running out of space. 0, or -1 (ENOSPC, EFBIG, ...). */
+int journal_reserve(struct journal *j, size_t n);
+void journal_rec_begin(struct journal *j, unsigned type);
+void journal_rec_end(struct journal *j);
+/* Write what is buffered and, with sync, fdatasync it. 0 or -1. */
+int journal_flush(struct journal *j, int sync);
+int journal_pending(const struct journal *j);
+/* Snapshot the live set and start a fresh journal. 0 or -1. */
+int journal_compact(struct journal *j, struct mem *m);
+/* Bytes a node's ACCEPT entry takes. */
+size_t journal_node_size(const struct node *x);
+void journal_put_node(struct journal *j, const struct node *x);
+
+#endif
