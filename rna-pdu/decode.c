@@ -127,10 +127,10 @@ static void put_pdu(enum pdu_proto proto, const struct pdu *m, int response)
         printf("status %lu %s\n", (unsigned long)m->status,
                name ? name : "unknown");
     }
-    pdu_iter_init(&it, &m->list);
     switch (m->kind) {
     case PDU_CMD_NOTIFY: {
         struct pdu_notif n;
+        pdu_iter_init(&it, &m->list);
         while (pdu_next_notif(&it, &n) == 1) put_notif(&n);
         break;
     }
@@ -141,6 +141,7 @@ static void put_pdu(enum pdu_proto proto, const struct pdu *m, int response)
     case PDU_RESP_NOTIFY:
         if (m->has_rejected) {
             uint64_t v;
+            pdu_iter_init(&it, &m->list);
             fputs("rejected", stdout);
             while (pdu_next_uint(&it, &v) == 1)
                 printf(" %llu", (unsigned long long)v);
@@ -149,6 +150,7 @@ static void put_pdu(enum pdu_proto proto, const struct pdu *m, int response)
         break;
     case PDU_RESP_RETRIEVE: {
         struct pdu_nald x;
+        pdu_iter_init(&it, &m->list);
         while (pdu_next_nald(&it, &x) == 1) put_nald(&x);
         break;
     }
@@ -164,8 +166,15 @@ static void note_skipped(const struct pdu *m, const unsigned char *p,
                          size_t len)
 {
     struct der_w w;
+    struct pdu c = *m;
+    /* pdu_encode starts an iterator on the list even for PDUs without
+     * one, and a cursor over (NULL, 0) computes NULL + 0: undefined. */
+    if (!c.list.p) {
+        c.list.p = p;
+        c.list.len = 0;
+    }
     der_w_growing(&w, len + 1);
-    pdu_encode(&w, m);
+    pdu_encode(&w, &c);
     if (w.err == ENOMEM) die(EXIT_TEMP, "out of memory");
     if (w.err || w.len != len || memcmp(w.buf, p, len) != 0)
         puts("# unknown elements skipped: the text does not show every octet");

@@ -47,6 +47,9 @@
 #define H_PASSWORD 0x08
 #define H_REJECTED 0x10
 
+/* How much of a word from the input an error message quotes. */
+#define SHOW_MAX 40
+
 struct notif_in {
     struct pdu_nald x; /* x.n is the notification; the rest for RNAQP */
     unsigned have;
@@ -85,6 +88,7 @@ struct enc {
     struct notif_in n;
     struct der_w list; /* the notifications, DER, in order */
     struct der_w out;  /* the frame */
+    char shown[ESC_MAX(SHOW_MAX) + 1];
 };
 
 static const struct kind_name {
@@ -116,10 +120,11 @@ static void enc_free(struct enc *e)
 __attribute__((format(printf, 3, 0))) _Noreturn static void
 vfail(struct enc *e, unsigned long line, const char *fmt, va_list ap)
 {
-    enc_free(e);
+    /* the arguments may point into e->line: print, then free */
     fprintf(stderr, "rna-pdu: fatal: line %lu: ", line);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    enc_free(e);
     exit(EXIT_PERM);
 }
 
@@ -144,6 +149,16 @@ _Noreturn static void fail_temp(struct enc *e, const char *what, int err)
 {
     enc_free(e);
     die(EXIT_TEMP, "%s: %s", what, strerror(err));
+}
+
+/* A word of the input, escaped and cut short, for an error message: the
+ * text is untrusted and stderr may be a terminal or a log. */
+static const char *show(struct enc *e, const char *w)
+{
+    size_t n = strlen(w);
+    esc_str(e->shown, sizeof e->shown, (const unsigned char *)w,
+            n > SHOW_MAX ? SHOW_MAX : n);
+    return e->shown;
 }
 
 /* ---- values ---- */
@@ -221,7 +236,7 @@ static size_t quoted(struct enc *e, const char *key, const char *v,
             fail(e, "%s: longer than %zu octets", key, max);
         fail(e, "%s: bad escape or unescaped character in the string", key);
     }
-    if (n < min) fail(e, "%s: shorter than %zu octets", key, min);
+    if (n < min) fail(e, "%s: must not be empty", key);
     if (!pdu_utf8_ok(out, n))
         fail(e, "%s: not UTF-8, or holds a control character", key);
     return n;
@@ -467,17 +482,17 @@ static void pdu_begin(struct enc *e, char *rest)
         fail(e, "pdu: want \"pdu PROTOCOL command|response NAME\"");
     if (strcmp(proto, "rnasp") == 0) p = PDU_RNASP;
     else if (strcmp(proto, "rnaqp") == 0) p = PDU_RNAQP;
-    else fail(e, "pdu: unknown protocol %s", proto);
+    else fail(e, "pdu: unknown protocol %s", show(e, proto));
     if (e->want && p != e->want) fail(e, "pdu: %s, but -p says otherwise", proto);
     if (strcmp(dir, "command") == 0) response = 0;
     else if (strcmp(dir, "response") == 0) response = 1;
-    else fail(e, "pdu: want command or response, not %s", dir);
+    else fail(e, "pdu: want command or response, not %s", show(e, dir));
     for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (kinds[i].proto == p && kinds[i].response == response &&
             strcmp(kinds[i].name, name) == 0)
             break;
     if (i == sizeof kinds / sizeof kinds[0])
-        fail(e, "pdu: %s has no %s %s", proto, dir, name);
+        fail(e, "pdu: %s has no %s %s", proto, dir, show(e, name));
     e->in_pdu = 1;
     e->proto = p;
     e->kind = kinds[i].kind;
@@ -500,7 +515,7 @@ static void status_value(struct enc *e, char *rest)
     want = pdu_status_name(e->proto, e->status);
     if (name && strcmp(name, want ? want : "unknown") != 0)
         fail(e, "status: %lu is %s, not %s", (unsigned long)e->status,
-             want ? want : "unknown", name);
+             want ? want : "unknown", show(e, name));
     no_more(e, "status", rest);
 }
 
@@ -648,7 +663,7 @@ static void raw_line(struct enc *e, char *rest)
         for (i = 0; i < l; i += 2) {
             int a = hexval(w[i]), b = hexval(w[i + 1]);
             unsigned char o;
-            if (a < 0 || b < 0) fail(e, "raw: not hex: %s", w);
+            if (a < 0 || b < 0) fail(e, "raw: not hex: %s", show(e, w));
             o = (unsigned char)(a * 16 + b);
             der_w_raw(&e->out, &o, 1);
         }
@@ -679,7 +694,7 @@ static void one_line(struct enc *e, char *s, size_t len)
     if (!e->in_pdu) {
         if (strcmp(key, "pdu") == 0) pdu_begin(e, rest);
         else if (strcmp(key, "raw") == 0) raw_line(e, rest);
-        else fail(e, "%s outside a PDU (want pdu or raw)", key);
+        else fail(e, "%s outside a PDU (want pdu or raw)", show(e, key));
         return;
     }
     if (strcmp(key, "end") == 0) {
@@ -695,7 +710,7 @@ static void one_line(struct enc *e, char *s, size_t len)
     }
     if (e->in_notif && notif_key(e, key, rest)) return;
     if (pdu_key(e, key, rest)) return;
-    fail(e, "unknown key %s here", key);
+    fail(e, "unknown key %s here", show(e, key));
 }
 
 int encode_run(enum pdu_proto want, size_t max)
