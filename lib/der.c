@@ -13,7 +13,9 @@
 void der_cur_init(struct der_cur *c, const unsigned char *p, size_t len)
 {
     c->p = p;
-    c->end = p + len;
+    /* NULL + 0 is undefined in C: an empty list of a decoded PDU that has
+     * none (ResponseNull's, say) reaches here as (NULL, 0). */
+    c->end = len ? p + len : p;
 }
 
 int der_cur_empty(const struct der_cur *c)
