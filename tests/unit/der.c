@@ -246,10 +246,11 @@ static void patch_at(size_t n)
 
 static void writer(void)
 {
-    unsigned char buf[64], big[300];
+    unsigned char buf[64], big[300], src[128];
     struct der_w w;
     long n;
 
+    memset(src, 's', sizeof src);
     T_OK(der_len_size(0) == 1 && der_len_size(127) == 1 &&
              der_len_size(128) == 2 && der_len_size(255) == 2 &&
              der_len_size(256) == 3 && der_len_size(65535) == 3 &&
@@ -350,12 +351,12 @@ static void writer(void)
     }
     der_w_fixed(&w, big, 130);
     der_w_open(&w, 0x30);
-    der_w_raw(&w, big + 200, 128);
+    der_w_raw(&w, src, 128);
     der_w_close(&w);
     T_OK(w.err == ENOSPC, "fixed buffer: close without room for long length sets err");
     der_w_fixed(&w, big, 131);
     der_w_open(&w, 0x30);
-    der_w_raw(&w, big + 200, 128);
+    der_w_raw(&w, src, 128);
     der_w_close(&w);
     T_OK(w.err == 0 && w.len == 131 && big[1] == 0x81 && big[2] == 128,
          "fixed buffer: close with exactly enough room");
