@@ -697,6 +697,7 @@ static void one_line(struct enc *e, char *s, size_t len)
         else fail(e, "%s outside a PDU (want pdu or raw)", show(e, key));
         return;
     }
+    if (strcmp(key, "pdu") == 0) fail(e, "pdu inside a PDU (no end line?)");
     if (strcmp(key, "end") == 0) {
         if (*rest) fail(e, "end: unexpected text after it");
         pdu_end(e);
