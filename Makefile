@@ -27,7 +27,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_HDR = $(wildcard lib/*.h)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TLIB_OBJ = $(BUILD)/tests/lib/t.o
+TLIB_OBJ = $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(wildcard tests/lib/*.c))
 BIN = $(PROGS:%=$(BUILD)/bin/%)
 
 all: $(BIN) $(UNIT_BIN)

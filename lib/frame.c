@@ -25,10 +25,13 @@ int frame_rd_init(struct frame_rd *r, int fd, size_t max)
         errno = EINVAL;
         return -1;
     }
-    r->buf = malloc(max + 4);
+    /* Limits up to FRAME_PREALLOC are allocated whole now, so a filter
+     * allocates nothing per frame; larger ones (store responses) start
+     * there and double as frames need. */
+    r->cap = max + 4 <= FRAME_PREALLOC ? max + 4 : FRAME_PREALLOC;
+    r->buf = malloc(r->cap);
     if (!r->buf) return -1;
     r->fd = fd;
-    r->cap = max + 4;
     r->max = max;
     r->start = r->end = 0;
     r->badlen = 0;
@@ -108,6 +111,25 @@ enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
                 *len = l;
                 r->start += 4 + (size_t)l;
                 return FRAME_OK;
+            }
+            if ((size_t)l + 4 > r->cap) {
+                /* l <= max, so this stays within max + 4 */
+                size_t ncap = r->cap;
+                unsigned char *nb;
+                while (ncap < (size_t)l + 4) ncap *= 2;
+                if (ncap > r->max + 4) ncap = r->max + 4;
+                if (r->start > 0) {
+                    memmove(r->buf, r->buf + r->start, have);
+                    r->start = 0;
+                    r->end = have;
+                }
+                nb = realloc(r->buf, ncap);
+                if (!nb) {
+                    errno = ENOMEM;
+                    return FRAME_IOERR;
+                }
+                r->buf = nb;
+                r->cap = ncap;
             }
         }
         /* Need more: make room at the end by moving what is left down. */

@@ -5,7 +5,9 @@
  * Reading buffers what the peer sent ahead (pipelining), so one read may
  * yield several frames. The body returned by frame_get() points into the
  * reader's buffer and stays valid until the next frame_get(). The buffer
- * is allocated once, at frame_rd_init(), to hold the largest frame.
+ * is allocated once, at frame_rd_init(), to hold the largest frame when
+ * the limit is at most 1 MiB; above that it starts at 1 MiB and doubles
+ * as a frame's length demands, never past the limit.
  *
  * Every wait is a poll() bounded by an absolute deadline on the monotonic
  * clock (milliseconds, clock_ms()); a deadline of -1 waits for ever.
@@ -31,6 +33,8 @@ enum frame_status {
     FRAME_STOPPED,     /* the stop flag was raised */
     FRAME_IOERR        /* read failed; errno says why (ECONNRESET ...) */
 };
+
+#define FRAME_PREALLOC ((size_t)1 << 20 | 4) /* see frame_rd_init */
 
 struct frame_rd {
     int fd;

@@ -218,6 +218,7 @@ static int apply(struct mem *m, struct seqmap *sm, unsigned type,
         if (replay_node(r, m, sm, 0, 1) < 0) return -1;
         break;
     case JREC_SNAPEND:
+        if (rd_u64(r) != m->total) return -1; /* count of nodes written */
         *snapend = 1;
         break;
     default:
