@@ -363,3 +363,131 @@ long long agent_stat(struct storec *c, const char *key)
     }
     return -1;
 }
+
+/* ---- listeners ---- */
+
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+int agent_auth_write(const char *dir, const char *const *accts,
+                     const char *const *pws, size_t n)
+{
+    char path[700], tmp[800];
+    struct cdb_make cm;
+    size_t i;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/config/auth.cdb", dir);
+    fd = atomic_begin(path, tmp, sizeof tmp);
+    if (fd < 0) return -1;
+    if (cdb_make_start(&cm, fd) < 0) goto bad;
+    for (i = 0; i < n; i++) {
+        char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+        struct crypt_data cd;
+        const char *h;
+        memset(&cd, 0, sizeof cd);
+        if (!crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof setting)) goto bad;
+        h = crypt_rn(pws[i], setting, &cd, sizeof cd);
+        if (!h || h[0] == '*') goto bad;
+        if (cdb_make_add(&cm, accts[i], (unsigned)strlen(accts[i]), h,
+                         (unsigned)strlen(h)) < 0)
+            goto bad;
+    }
+    if (cdb_make_finish(&cm) < 0 || fchmod(fd, 0640) < 0) goto bad;
+    return atomic_commit(fd, tmp, path);
+bad:
+    atomic_abort(fd, tmp);
+    return -1;
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t l = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+int agent_connect(int port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+pid_t agent_listen(const char *prog, const char *dir, const char *const *env,
+                   int *port)
+{
+    char bin[600], log[700], ps[16];
+    const char *b = getenv("BUILD");
+    pid_t pid;
+    int tries, i;
+
+    snprintf(bin, sizeof bin, "%s/bin/%s", b && *b ? b : "build", prog);
+    snprintf(log, sizeof log, "%s/%s.log", dir, prog);
+    for (tries = 0; tries < 5; tries++) {
+        *port = free_port();
+        snprintf(ps, sizeof ps, "%d", *port);
+        pid = fork();
+        if (pid < 0) fail("fork");
+        if (pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) dup2(fd, 2);
+            for (i = 0; env && env[i]; i++) putenv((char *)env[i]);
+            execlp("tcpserver", "tcpserver", "-HRl0", "-c100", "127.0.0.1", ps, bin,
+                   dir, (char *)NULL);
+            _exit(127);
+        }
+        for (i = 0; i < 300; i++) {
+            int st, fd = agent_connect(*port);
+            if (fd >= 0) {
+                close(fd);
+                return pid;
+            }
+            if (waitpid(pid, &st, WNOHANG) == pid) break; /* port taken: again */
+            usleep(10000);
+        }
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    return -1;
+}
+
+void agent_unlisten(pid_t pid)
+{
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+int agent_log_count(const char *dir, const char *name, const char *needle)
+{
+    char path[700], line[2048];
+    FILE *f;
+    int n = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "r");
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle)) n++;
+    fclose(f);
+    return n;
+}

@@ -66,3 +66,21 @@ int agent_simple(struct storec *c, unsigned op);
 long long agent_stat(struct storec *c, const char *key);
 
 #endif
+
+/* ---- listeners (tests/lib/agent.c) ---- */
+
+/* Write DIR/config/auth.cdb: n accounts with yescrypt hashes of pws. */
+int agent_auth_write(const char *dir, const char *const *accts,
+                     const char *const *pws, size_t n);
+/* Start "tcpserver -HRl0 127.0.0.1 PORT BUILD/bin/PROG DIR" on a free
+ * port with the extra environment "NAME=VALUE" strings in env (NULL
+ * ended), stderr appended to DIR/PROG.log. Returns the tcpserver PID and
+ * sets *port; -1 if it does not come up. */
+pid_t agent_listen(const char *prog, const char *dir, const char *const *env,
+                   int *port);
+/* Stop a listener by PID (SIGTERM, wait). */
+void agent_unlisten(pid_t pid);
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int agent_connect(int port);
+/* Count lines of DIR/NAME matching a fixed string. */
+int agent_log_count(const char *dir, const char *name, const char *needle);
