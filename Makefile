@@ -50,6 +50,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TLIB_OBJ) $(BUILD)/librna.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Benchmark programs: bench/NAME.c, linked with lib/.
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/librna.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-mem: $(BIN) $(BENCH_BIN)
+	BUILD=$(BUILD) sh bench/store-mem.sh
+
 check: all
 	BUILD=$(BUILD) sh tests/run.sh
 
@@ -73,4 +83,6 @@ fuzz: fuzz-build
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check check-san fuzz fuzz-build clean
+
+.SECONDARY:
+.PHONY: bench-mem all check check-san fuzz fuzz-build clean
