@@ -41,6 +41,7 @@
 #define PROG "rna-store"
 #define MAX_CLIENTS 4096
 #define OUT_MAX ((size_t)1 << 31)
+#define OUT_SOFT ((size_t)1 << 20) /* stop carrying out requests past this */
 #define STOP_GRACE_MS 500
 #define CFG_CHECK_MS 1000
 
@@ -758,23 +759,19 @@ static void request(struct store *s, struct client *c, const unsigned char *p,
 
 /* ---- clients ---- */
 
-static void client_read(struct store *s, struct client *c)
+/* Is a whole request buffered, and may we carry it out now? */
+static int client_ready(const struct client *c)
 {
-    size_t cap = STORE_REQ_MAX + 4;
-    ssize_t k;
-    size_t off = 0;
+    return !c->dead && c->inlen >= 4 && c->out.len - c->outoff < OUT_SOFT &&
+           c->inlen - 4 >= storec_get_u32(c->in);
+}
 
-    k = read(c->fd, c->in + c->inlen, cap - c->inlen);
-    if (k < 0) {
-        if (errno != EAGAIN && errno != EINTR) c->dead = 1;
-        return;
-    }
-    if (k == 0) {
-        c->dead = 1;
-        return;
-    }
-    c->inlen += (size_t)k;
-    while (c->inlen - off >= 4) {
+/* Carry out buffered requests until the responses waiting for this
+ * client pass OUT_SOFT; the rest waits until they are written. */
+static void client_process(struct store *s, struct client *c)
+{
+    size_t off = 0;
+    while (c->inlen - off >= 4 && c->out.len - c->outoff < OUT_SOFT) {
         uint32_t l = storec_get_u32(c->in + off);
         if (l == 0 || l > STORE_REQ_MAX) {
             logline(s, PROG ": warning: client dropped: request of %lu octets",
@@ -790,6 +787,24 @@ static void client_read(struct store *s, struct client *c)
         memmove(c->in, c->in + off, c->inlen - off);
         c->inlen -= off;
     }
+}
+
+static void client_read(struct store *s, struct client *c)
+{
+    size_t cap = STORE_REQ_MAX + 4;
+    ssize_t k;
+
+    k = read(c->fd, c->in + c->inlen, cap - c->inlen);
+    if (k < 0) {
+        if (errno != EAGAIN && errno != EINTR) c->dead = 1;
+        return;
+    }
+    if (k == 0) {
+        c->dead = 1;
+        return;
+    }
+    c->inlen += (size_t)k;
+    client_process(s, c);
 }
 
 static void client_write(struct client *c)
@@ -929,6 +944,7 @@ static void loop(struct store *s)
             pf[np].fd = c->fd;
             pf[np].events = c->out.len > c->outoff ? POLLOUT : POLLIN;
             pf[np++].revents = 0;
+            if (client_ready(c)) timeout = 0; /* requests left over */
         }
         if (s->stopping) {
             int64_t left = s->stop_at - clock_ms();
@@ -960,6 +976,7 @@ static void loop(struct store *s)
             if (c->dead) continue;
             if (re & POLLIN) client_read(s, c);
             else if (re & (POLLERR | POLLHUP | POLLNVAL)) c->dead = 1;
+            else if (client_ready(c)) client_process(s, c);
         }
         /* group commit: one write and one sync for the whole turn */
         if (journal_pending(&s->j) && journal_flush(&s->j, sync_on(s)) < 0)

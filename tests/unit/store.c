@@ -216,7 +216,7 @@ static void test_filters(void)
     uint32_t cnt[4], ids[16];
 
     base_config();
-    agent_cfg_filter("", "submitter 198.51.100.0/24\nstore .spam.example\n");
+    agent_cfg_filter("", "submitter 198.51.100.0/24\nstore .spam.example\nstore exact.example\n");
     agent_cfg_filter("alice", "sender @junk.example\nsize 1000\nsender exact@x.example\n");
     T_OK(agent_cfg_write(dir) == 0, "write config");
     T_OK(conn(&c) == 0, "connect");
@@ -242,9 +242,15 @@ static void test_filters(void)
     T_OK(agent_submit(&c, "198.51.100.7", n, 1, NULL, NULL, cnt) == STORE_OK &&
              cnt[2] == 1,
          "filters_submitter_prefix_discards");
+    agent_notif(&n[0], "bob", "example.org", "EXACT.example", 507);
+    agent_notif(&n[1], "bob", "example.org", "sub.exact.example", 508);
+    T_OK(agent_submit(&c, "192.0.2.1", n, 2, NULL, NULL, cnt) == STORE_OK &&
+             cnt[0] == 1 && cnt[2] == 1,
+         "filters_store_exact_matches_only_that_name");
     storec_close(&c);
     T_OK(drain("alice", ids, 16) == 1 && ids[0] == 503, "filters_size_bound_is_strict");
-    T_OK(drain("bob", ids, 16) == 1 && ids[0] == 505, "filters_per_account_only_for_owner");
+    T_OK(drain("bob", ids, 16) == 2 && ids[0] == 505 && ids[1] == 508,
+         "filters_per_account_only_for_owner");
     base_config();
     agent_cfg_write(dir);
     T_OK(conn(&c) == 0 && agent_simple(&c, STORE_OP_RELOAD) == STORE_OK, "reload base");
@@ -563,6 +569,57 @@ static void test_bad_requests(void)
     }
 }
 
+/* A client that stalls mid-frame, and one that never reads its
+ * responses, do not delay anybody else. */
+static void test_stuck_clients(void)
+{
+    struct storec a, b;
+    int i, st = -1;
+    int64_t t;
+    T_OK(conn(&a) == 0 && conn(&b) == 0, "two clients");
+    T_OK(write(a.fd, "\x00\x00\x01", 3) == 3, "client a stalls inside a frame header");
+    for (i = 0; i < 2000; i++) { /* b asks for stats and never reads */
+        static const unsigned char req[] = {0, 0, 0, 2, STOREC_VERSION, STORE_OP_STATS};
+        if (write(b.fd, req, sizeof req) != (ssize_t)sizeof req) break;
+    }
+    t = clock_ms();
+    st = submit1("alice", "example.org", ST, 3100, NULL);
+    T_OK(st == STORE_OK && clock_ms() - t < 2000,
+         "store_stuck_clients_do_not_delay_others (%lld ms)", (long long)(clock_ms() - t));
+    storec_close(&a);
+    storec_close(&b);
+    {
+        uint32_t ids[4];
+        T_OK(drain("alice", ids, 4) == 1, "store_serves_after_stuck_clients_leave");
+    }
+}
+
+/* SIGTERM: work in flight finishes; new work is refused with shutdown. */
+static void test_sigterm(void)
+{
+    struct storec c;
+    struct agent_notif n;
+    uint32_t ids[4];
+    size_t k;
+    int st;
+    T_OK(conn(&c) == 0, "connect");
+    T_OK(agent_rbegin(&c, "alice", ids, 4, &k) == STORE_OK, "retrieve open before SIGTERM");
+    kill(pid, SIGTERM);
+    usleep(100000);
+    agent_notif(&n, "alice", "example.org", ST, 3200);
+    st = agent_submit(&c, "192.0.2.1", &n, 1, NULL, NULL, NULL);
+    T_OK(st == STORE_SHUTDOWN, "store_sigterm_refuses_submit_with_shutdown (%d)", st);
+    T_OK(agent_simple(&c, STORE_OP_RABORT) == STORE_OK, "store_sigterm_still_settles_retrieves");
+    storec_close(&c);
+    {
+        int stt;
+        T_OK(waitpid(pid, &stt, 0) == pid && WIFEXITED(stt) && WEXITSTATUS(stt) == 0,
+             "store_sigterm_exits_0");
+    }
+    pid = agent_store_start(dir, 0);
+    T_OK(pid > 0, "store starts again");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -585,6 +642,8 @@ int main(void)
     test_reload_broken();
     test_bad_requests();
     test_concurrency();
+    test_stuck_clients();
+    test_sigterm();
     T_OK(agent_store_stop(pid) == 0, "store stops cleanly");
     test_disk_full();
     if (!getenv("KEEP")) agent_rmdir(dir);
