@@ -566,6 +566,12 @@ const struct conf_domain *conf_find_domain(const struct conf *c,
     return NULL;
 }
 
+/* qsort must not see a NULL array, even of no elements */
+static void sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(v, n, size, cmp);
+}
+
 /* Cross-checks, on sorted arrays; the first problem found is reported. */
 static int check(struct pstate *s, struct pwlist *pw)
 {
@@ -573,21 +579,21 @@ static int check(struct pstate *s, struct pwlist *pw)
     size_t i, j;
 
     s->file = CONF_DOMAINS;
-    qsort(c->dom, c->ndom, sizeof *c->dom, cmp_dom);
+    sort(c->dom, c->ndom, sizeof *c->dom, cmp_dom);
     for (i = 1; i < c->ndom; i++)
         if (strcmp(c->dom[i].name, c->dom[i - 1].name) == 0)
             return perr(s, c->dom[i].line, "duplicate domain '%s' (also on line %lu)",
                         c->dom[i].name, c->dom[i - 1].line);
 
     s->file = CONF_ACCOUNTS;
-    qsort(c->acct, c->nacct, sizeof *c->acct, cmp_acct);
+    sort(c->acct, c->nacct, sizeof *c->acct, cmp_acct);
     for (i = 1; i < c->nacct; i++)
         if (strcmp(c->acct[i].name, c->acct[i - 1].name) == 0)
             return perr(s, c->acct[i].line, "duplicate account '%s' (also on line %lu)",
                         c->acct[i].name, c->acct[i - 1].line);
 
     s->file = CONF_PASSWORDS;
-    qsort(pw->v, pw->n, sizeof *pw->v, cmp_acct);
+    sort(pw->v, pw->n, sizeof *pw->v, cmp_acct);
     for (i = 0; i < pw->n; i++) {
         struct conf_acct *a;
         if (i > 0 && strcmp(pw->v[i].name, pw->v[i - 1].name) == 0)
@@ -602,7 +608,7 @@ static int check(struct pstate *s, struct pwlist *pw)
     }
 
     s->file = CONF_MAILBOXES;
-    qsort(c->mbox, c->nmbox, sizeof *c->mbox, cmp_mbox);
+    sort(c->mbox, c->nmbox, sizeof *c->mbox, cmp_mbox);
     for (i = 0; i < c->nmbox; i++) {
         const struct conf_mbox *m = &c->mbox[i];
         if (i > 0 && strcmp(m->domain, m[-1].domain) == 0 &&
@@ -617,7 +623,7 @@ static int check(struct pstate *s, struct pwlist *pw)
     }
 
     s->file = CONF_FILTERS;
-    qsort(c->filt, c->nfilt, sizeof *c->filt, cmp_filt_dup);
+    sort(c->filt, c->nfilt, sizeof *c->filt, cmp_filt_dup);
     for (i = 0; i < c->nfilt; i = j) {
         const struct conf_filter *f = &c->filt[i];
         if (f->owner[0] && !conf_find_acct(c, f->owner))
@@ -633,7 +639,7 @@ static int check(struct pstate *s, struct pwlist *pw)
                         "more than %d filters for %s", CFG_MAX_FILTERS,
                         f->owner[0] ? f->owner : "*");
     }
-    qsort(c->filt, c->nfilt, sizeof *c->filt, cmp_filt);
+    sort(c->filt, c->nfilt, sizeof *c->filt, cmp_filt);
     return 0;
 }
 

@@ -951,7 +951,7 @@ static void cmd_stats(struct admin *a, int argc, char **argv)
             }
             conf_text_free(t);
         }
-        qsort(recs, nrec, sizeof *recs, cmp_rec);
+        if (nrec > 1) qsort(recs, nrec, sizeof *recs, cmp_rec);
     }
     for (n = 0; n < nrec; n++) print_rec(&recs[n], json, all);
     free(recs);
