@@ -722,5 +722,8 @@ int main(void)
         agent_rmdir(d2);
         agent_rmdir(d3);
     }
+    free((void *)dir);
+    free((void *)d2);
+    free((void *)d3);
     return t_done();
 }
