@@ -491,3 +491,61 @@ int agent_log_count(const char *dir, const char *name, const char *needle)
     fclose(f);
     return n;
 }
+
+/* ---- RNASP / RNAQP client frames ---- */
+
+void agent_put_notif(struct der_w *w, const char *lp, const char *dom,
+                      uint32_t id, const char *sender)
+{
+    static unsigned char b1[PDU_DOMAIN_DER_MAX], b2[PDU_DOMAIN_DER_MAX];
+    struct pdu_notif n;
+    memset(&n, 0, sizeof n);
+    n.clear.kind = PDU_LOC_DOMAIN;
+    pdu_domain_from_text(b1, sizeof b1, "store.example.net", 17, &n.clear.domain);
+    pdu_domain_from_text(b2, sizeof b2, dom, strlen(dom), &n.rdomain);
+    n.localpart.p = (const unsigned char *)lp;
+    n.localpart.len = strlen(lp);
+    memset(n.id, 0x5a, 16);
+    n.id[12] = (unsigned char)(id >> 24);
+    n.id[13] = (unsigned char)(id >> 16);
+    n.id[14] = (unsigned char)(id >> 8);
+    n.id[15] = (unsigned char)id;
+    n.sender.p = (const unsigned char *)sender;
+    n.sender.len = strlen(sender);
+    pdu_put_notif(w, &n);
+}
+
+/* Frame for CommandNotify to lp@dom with ids id0..id0+count-1. */
+size_t agent_frame_notify(unsigned char *buf, size_t cap, const char *lp,
+                           const char *dom, uint32_t id0, int count)
+{
+    struct der_w w;
+    int i;
+    der_w_fixed(&w, buf, cap);
+    frame_w_begin(&w);
+    pdu_enc_cmd_notify_begin(&w);
+    for (i = 0; i < count; i++) agent_put_notif(&w, lp, dom, id0 + (uint32_t)i, "s@example.net");
+    pdu_enc_cmd_notify_end(&w);
+    return frame_w_end(&w) == 0 ? w.len : 0;
+}
+
+size_t agent_frame_auth(unsigned char *buf, size_t cap, const char *a, const char *p)
+{
+    struct der_w w;
+    struct pdu_str as = {(const unsigned char *)a, strlen(a)};
+    struct pdu_str ps = {(const unsigned char *)p, strlen(p)};
+    der_w_fixed(&w, buf, cap);
+    frame_w_begin(&w);
+    pdu_enc_cmd_auth(&w, &as, &ps);
+    return frame_w_end(&w) == 0 ? w.len : 0;
+}
+
+size_t agent_frame_retrieve(unsigned char *buf, size_t cap)
+{
+    struct der_w w;
+    der_w_fixed(&w, buf, cap);
+    frame_w_begin(&w);
+    pdu_enc_cmd_retrieve(&w);
+    return frame_w_end(&w) == 0 ? w.len : 0;
+}
+

@@ -84,3 +84,15 @@ void agent_unlisten(pid_t pid);
 int agent_connect(int port);
 /* Count lines of DIR/NAME matching a fixed string. */
 int agent_log_count(const char *dir, const char *name, const char *needle);
+
+/* ---- RNASP / RNAQP client frames (with the 4-octet length) ---- */
+
+/* One Notification for lp@dom at store.example.net, identifier 5a..5a
+ * ending in the 32-bit id. */
+void agent_put_notif(struct der_w *w, const char *lp, const char *dom,
+                     uint32_t id, const char *sender);
+size_t agent_frame_notify(unsigned char *buf, size_t cap, const char *lp,
+                          const char *dom, uint32_t id0, int count);
+size_t agent_frame_auth(unsigned char *buf, size_t cap, const char *a,
+                        const char *p);
+size_t agent_frame_retrieve(unsigned char *buf, size_t cap);

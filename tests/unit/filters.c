@@ -24,62 +24,7 @@
 static const char *dir;
 static int sp, qp; /* ports */
 
-/* ---- client side helpers ---- */
-
-static void put_notif(struct der_w *w, const char *lp, const char *dom,
-                      uint32_t id, const char *sender)
-{
-    static unsigned char b1[PDU_DOMAIN_DER_MAX], b2[PDU_DOMAIN_DER_MAX];
-    struct pdu_notif n;
-    memset(&n, 0, sizeof n);
-    n.clear.kind = PDU_LOC_DOMAIN;
-    pdu_domain_from_text(b1, sizeof b1, ST, strlen(ST), &n.clear.domain);
-    pdu_domain_from_text(b2, sizeof b2, dom, strlen(dom), &n.rdomain);
-    n.localpart.p = (const unsigned char *)lp;
-    n.localpart.len = strlen(lp);
-    memset(n.id, 0x5a, 16);
-    n.id[12] = (unsigned char)(id >> 24);
-    n.id[13] = (unsigned char)(id >> 16);
-    n.id[14] = (unsigned char)(id >> 8);
-    n.id[15] = (unsigned char)id;
-    n.sender.p = (const unsigned char *)sender;
-    n.sender.len = strlen(sender);
-    pdu_put_notif(w, &n);
-}
-
-/* Frame for CommandNotify to lp@dom with ids id0..id0+count-1. */
-static size_t notify_frame(unsigned char *buf, size_t cap, const char *lp,
-                           const char *dom, uint32_t id0, int count)
-{
-    struct der_w w;
-    int i;
-    der_w_fixed(&w, buf, cap);
-    frame_w_begin(&w);
-    pdu_enc_cmd_notify_begin(&w);
-    for (i = 0; i < count; i++) put_notif(&w, lp, dom, id0 + (uint32_t)i, "s@example.net");
-    pdu_enc_cmd_notify_end(&w);
-    return frame_w_end(&w) == 0 ? w.len : 0;
-}
-
-static size_t auth_frame(unsigned char *buf, size_t cap, const char *a, const char *p)
-{
-    struct der_w w;
-    struct pdu_str as = {(const unsigned char *)a, strlen(a)};
-    struct pdu_str ps = {(const unsigned char *)p, strlen(p)};
-    der_w_fixed(&w, buf, cap);
-    frame_w_begin(&w);
-    pdu_enc_cmd_auth(&w, &as, &ps);
-    return frame_w_end(&w) == 0 ? w.len : 0;
-}
-
-static size_t retrieve_frame(unsigned char *buf, size_t cap)
-{
-    struct der_w w;
-    der_w_fixed(&w, buf, cap);
-    frame_w_begin(&w);
-    pdu_enc_cmd_retrieve(&w);
-    return frame_w_end(&w) == 0 ? w.len : 0;
-}
+/* ---- client side helpers (frames come from tests/lib/agent.c) ---- */
 
 static int sendall(int fd, const void *p, size_t n)
 {
@@ -133,9 +78,9 @@ static int fetch(const char *acct, const char *pw, uint32_t *ids, size_t max)
     int fd = agent_connect(qp), n = -1;
     if (fd < 0) return -1;
     ropen(&r, fd);
-    sendall(fd, buf, auth_frame(buf, sizeof buf, acct, pw));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, acct, pw));
     if (expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 0, 0)) {
-        sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+        sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
         if (expect(&r, PDU_RNAQP, PDU_RESP_RETRIEVE, 0, 0)) {
             struct pdu_iter it;
             struct pdu_nald x;
@@ -163,7 +108,7 @@ static int notify1(const char *lp, uint32_t id, struct resp *out)
     int fd = agent_connect(sp), k;
     if (fd < 0) return -1;
     ropen(&r, fd);
-    sendall(fd, buf, notify_frame(buf, sizeof buf, lp, "example.org", id, 1));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, lp, "example.org", id, 1));
     k = rresp(&r, PDU_RNASP, 10000);
     if (out) *out = r;
     close(fd);
@@ -183,22 +128,22 @@ static void test_sp_basic(void)
 
     T_OK(fd >= 0, "connect rnasp");
     ropen(&r, fd);
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "alice", "example.org", 1, 2));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "alice", "example.org", 1, 2));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 0, 0) && !r.m.has_rejected,
          "sp_notify_accepted_noerror_without_rejected");
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "alice", "example.org", 1, 1));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "alice", "example.org", 1, 1));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 0, 0), "sp_repeat_collapsed_accepted");
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "alice", "example.org", 0, 0));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "alice", "example.org", 0, 0));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 0, 0), "sp_zero_notifications_succeed");
     {
         struct der_w w;
         der_w_fixed(&w, buf, sizeof buf);
         frame_w_begin(&w);
         pdu_enc_cmd_notify_begin(&w);
-        put_notif(&w, "alice", "example.org", 3, "s@x");
-        put_notif(&w, "nobody", "example.org", 4, "s@x");
-        put_notif(&w, "alice", "example.org", 5, "s@x");
-        put_notif(&w, "alice", "elsewhere.example", 6, "s@x");
+        agent_put_notif(&w, "alice", "example.org", 3, "s@x");
+        agent_put_notif(&w, "nobody", "example.org", 4, "s@x");
+        agent_put_notif(&w, "alice", "example.org", 5, "s@x");
+        agent_put_notif(&w, "alice", "elsewhere.example", 6, "s@x");
         pdu_enc_cmd_notify_end(&w);
         frame_w_end(&w);
         sendall(fd, buf, w.len);
@@ -214,7 +159,7 @@ static void test_sp_basic(void)
         pdu_next_uint(&it, &b);
         T_OK(a == 1 && b == 3, "sp_rejected_lists_1_and_3");
     }
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "quota", "example.org", 10, 3));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "quota", "example.org", 10, 3));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 1, PDU_S_QUOTA) && r.m.list.count == 1,
          "sp_quota_abort_status_9_rejected_past_room");
     {
@@ -222,7 +167,7 @@ static void test_sp_basic(void)
         der_w_fixed(&w, buf, sizeof buf);
         frame_w_begin(&w);
         pdu_enc_cmd_notify_begin(&w);
-        put_notif(&w, "alice", "example.org", 20, "x@junk.example");
+        agent_put_notif(&w, "alice", "example.org", 20, "x@junk.example");
         pdu_enc_cmd_notify_end(&w);
         frame_w_end(&w);
         sendall(fd, buf, w.len);
@@ -257,7 +202,7 @@ static void test_sp_section4(void)
     sendall(fd, "\x00\x00\x00\x0a\xa1\x06\xa0\x04\xa0\x02\xa0\x00\x00\x00", 14);
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NULL, 1, PDU_S_MALFORMED),
          "sp_trailing_octets_malformed");
-    n = notify_frame(buf, sizeof buf, "alice", "example.org", 30, 1);
+    n = agent_frame_notify(buf, sizeof buf, "alice", "example.org", 30, 1);
     sendall(fd, buf, n);
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 0, 0), "sp_session_continues_after_errors");
     sendall(fd, "\x00\x00\x00\x00", 4);
@@ -291,7 +236,7 @@ static void test_sp_section4(void)
                 memcpy(buf + off, "\x00\x00\x00\x06\xa1\x04\xa0\x02\xa1\x00", 10);
                 off += 10;
             } else {
-                off += notify_frame(buf + off, sizeof buf - off, "bob", "example.org",
+                off += agent_frame_notify(buf + off, sizeof buf - off, "bob", "example.org",
                                     100 + (uint32_t)i, 1);
             }
         }
@@ -337,7 +282,7 @@ static void test_sp_store_down(int port_nostore, int port_noconfig)
     struct resp r;
     int fd = agent_connect(port_nostore);
     ropen(&r, fd);
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "alice", "example.org", 1, 1));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "alice", "example.org", 1, 1));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 1, PDU_S_SHUTDOWN) && closed_soon(fd, 2000),
          "sp_store_unreachable_serviceshutdown_and_close");
     close(fd);
@@ -345,10 +290,10 @@ static void test_sp_store_down(int port_nostore, int port_noconfig)
 
     fd = agent_connect(port_noconfig);
     ropen(&r, fd);
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "alice", "example.org", 1, 1));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "alice", "example.org", 1, 1));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 1, PDU_S_INTERNAL),
          "sp_internal_failure_errorinternalproblem");
-    sendall(fd, buf, notify_frame(buf, sizeof buf, "alice", "example.org", 1, 1));
+    sendall(fd, buf, agent_frame_notify(buf, sizeof buf, "alice", "example.org", 1, 1));
     T_OK(expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 1, PDU_S_INTERNAL),
          "sp_internal_failure_session_continues");
     close(fd);
@@ -439,11 +384,11 @@ static void test_qp_auth(void)
     int64_t t;
 
     ropen(&r, fd);
-    sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+    sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_NULL, 1, PDU_S_NOTAUTH),
          "qp_retrieve_unauthenticated_notauthenticated");
     t = clock_ms();
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "wrong"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "wrong"));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 1, PDU_S_AUTHFAILED),
          "qp_wrong_password_authfailed");
     T_OK(clock_ms() - t >= 200, "qp_first_failure_delayed_base");
@@ -451,16 +396,16 @@ static void test_qp_auth(void)
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_NULL, 1, PDU_S_MALFORMED),
          "qp_malformed_while_unauthenticated");
     t = clock_ms();
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "ghost", "whatever"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "ghost", "whatever"));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 1, PDU_S_AUTHFAILED),
          "qp_unknown_account_same_answer");
     T_OK(clock_ms() - t >= 400, "qp_second_failure_delayed_double");
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "alicepw"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "alicepw"));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 0, 0),
          "qp_malformed_did_not_count_as_failure_third_try_succeeds");
     sendall(fd, "\x00\x00\x00\x02\x30\x00", 6);
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_NULL, 1, PDU_S_MALFORMED), "qp_malformed_when_authed");
-    sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+    sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_RETRIEVE, 0, 0),
          "qp_malformed_does_not_deauthenticate");
     sendall(fd, "\x00\x00\x00\x06\xa1\x04\xa0\x02\xa2\x00", 10);
@@ -472,9 +417,9 @@ static void test_qp_auth(void)
     fd = agent_connect(qp);
     ropen(&r, fd);
     t = clock_ms();
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "x"));
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "y"));
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "z"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "x"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "y"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "z"));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 1, 7) && expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 1, 7) &&
              expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 1, 7),
          "qp_three_failures_answered");
@@ -496,7 +441,7 @@ static void test_qp_timing(int port)
         int64_t t;
         ropen(&r, fd);
         t = clock_ms();
-        sendall(fd, buf, auth_frame(buf, sizeof buf, i % 2 ? "alice" : "nosuchuser", "bad"));
+        sendall(fd, buf, agent_frame_auth(buf, sizeof buf, i % 2 ? "alice" : "nosuchuser", "bad"));
         same &= expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 1, 7);
         if (i % 2) tw += clock_ms() - t;
         else tu += clock_ms() - t;
@@ -522,14 +467,14 @@ static void test_qp_retrieve(void)
     /* switching accounts */
     fd = agent_connect(qp);
     ropen(&r, fd);
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "alicepw"));
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "bob", "bobpw"));
-    sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "alicepw"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "bob", "bobpw"));
+    sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 0, 0) && expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 0, 0) &&
              expect(&r, PDU_RNAQP, PDU_RESP_RETRIEVE, 0, 0) && r.m.list.count == 1,
          "qp_switching_accounts_retrieves_the_new_one");
     /* the next frame proves receipt: a second retrieve is empty */
-    sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+    sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_RETRIEVE, 0, 0) && r.m.list.count == 0,
          "qp_next_frame_commits_the_clear");
     close(fd);
@@ -537,9 +482,9 @@ static void test_qp_retrieve(void)
 
     /* a client that closes without reading: reset, nothing cleared */
     fd = agent_connect(qp);
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "alice", "alicepw"));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "alice", "alicepw"));
     usleep(300000); /* authenticated; its answer sits unread */
-    sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+    sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
     usleep(300000);
     close(fd); /* unread data: the kernel sends a reset */
     usleep(300000);
@@ -565,8 +510,8 @@ static void test_qp_kill_filter(pid_t qpserver)
     notify1("bob", 300, NULL);
     fd = agent_connect(qp);
     ropen(&r, fd);
-    sendall(fd, buf, auth_frame(buf, sizeof buf, "bob", "bobpw"));
-    sendall(fd, buf, retrieve_frame(buf, sizeof buf));
+    sendall(fd, buf, agent_frame_auth(buf, sizeof buf, "bob", "bobpw"));
+    sendall(fd, buf, agent_frame_retrieve(buf, sizeof buf));
     T_OK(expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 0, 0) &&
              expect(&r, PDU_RNAQP, PDU_RESP_RETRIEVE, 0, 0) && r.m.list.count == 1,
          "qp_retrieve_before_kill");
