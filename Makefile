@@ -5,6 +5,8 @@
 #   make check-san  the suite again under AddressSanitizer + UBSan
 #   make fuzz       run every libFuzzer target for $(FUZZTIME) seconds
 #   make run        install what is missing, build, start a demo agent
+#   make stop       stop it
+#   make install    programs and man pages under $(DESTDIR)$(PREFIX)
 #
 # BUILD may be pointed elsewhere so differently-flagged builds coexist:
 #   make BUILD=build-san CC=clang CFLAGS='-O1 -g -fsanitize=address,undefined'
@@ -19,7 +21,7 @@ LDFLAGS += -Wl,--as-needed
 LDLIBS = -lcdb -lcrypt -lresolv
 FUZZTIME ?= 60
 
-ALL_PROGS = rna-pdu rna-store rnasp-d rnaqp-d rna-admin rna-clean rna-notify rna-query
+ALL_PROGS = rna-pdu rna-store rnasp-d rnaqp-d rna-admin rna-clean rna-notify rna-query rna-conf
 PROGS = $(foreach p,$(ALL_PROGS),$(if $(wildcard $(p)/$(p).c),$(p)))
 prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
 LIB_SRC = $(wildcard lib/*.c)
@@ -83,6 +85,22 @@ fuzz: fuzz-build
 clean:
 	rm -rf build build-san build-fuzz
 
+# make run: a demo agent on 127.0.0.1 (tools/run.sh); make stop ends it.
+DEMO ?= demo
+run:
+	BUILD='$(BUILD)' DEMO='$(DEMO)' MAKE='$(MAKE)' sh tools/run.sh
+stop:
+	DEMO='$(DEMO)' sh tools/stop.sh
+
+# make install PREFIX=/usr/local DESTDIR=: programs and man pages.
+PREFIX ?= /usr/local
+install: $(BIN)
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	for f in $(wildcard doc/*.1); do install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done
+	for f in $(wildcard doc/*.8); do install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man8/; done
+
 
 .SECONDARY:
-.PHONY: bench-mem all check check-san fuzz fuzz-build clean
+.PHONY: bench-mem all check check-san fuzz fuzz-build clean run stop install
