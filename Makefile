@@ -62,6 +62,12 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/librna.a
 bench-mem: $(BIN) $(BENCH_BIN)
 	BUILD=$(BUILD) sh bench/store-mem.sh
 
+# The figures of bench/RESULTS.md; needs redis-server (installed if missing).
+bench: $(BIN) $(BENCH_BIN)
+	command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
+	BUILD=$(BUILD) sh bench/run.sh
+
 check: all
 	BUILD=$(BUILD) sh tests/run.sh
 
@@ -103,4 +109,4 @@ install: $(BIN)
 
 
 .SECONDARY:
-.PHONY: bench-mem all check check-san fuzz fuzz-build clean run stop install
+.PHONY: bench bench-mem all check check-san fuzz fuzz-build clean run stop install
