@@ -68,6 +68,13 @@ bench: $(BIN) $(BENCH_BIN)
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; }
 	BUILD=$(BUILD) sh bench/run.sh
 
+# The long torture runs (make check runs the same programs, shortened).
+TORTURE_FUZZTIME ?= 300
+torture: all
+	RNA_CRASH_CYCLES=1000 RNA_HOSTILE_FRAMES=100000 RNA_IDLE=1000 RNA_TORTURE=1 \
+	  BUILD=$(BUILD) TESTS="store_crash filter_crash hostile diskfull slowclients" sh tests/run.sh
+	$(MAKE) fuzz FUZZTIME=$(TORTURE_FUZZTIME)
+
 check: all
 	BUILD=$(BUILD) sh tests/run.sh
 
@@ -109,4 +116,4 @@ install: $(BIN)
 
 
 .SECONDARY:
-.PHONY: bench bench-mem all check check-san fuzz fuzz-build clean run stop install
+.PHONY: torture bench bench-mem all check check-san fuzz fuzz-build clean run stop install

@@ -436,6 +436,13 @@ int agent_connect(int port)
 pid_t agent_listen(const char *prog, const char *dir, const char *const *env,
                    int *port)
 {
+    return agent_listen_c(prog, dir, env, port, 100);
+}
+
+pid_t agent_listen_c(const char *prog, const char *dir, const char *const *env,
+                     int *port, int maxconn)
+{
+    char cs[32];
     char bin[600], log[700], ps[16];
     const char *b = getenv("BUILD");
     pid_t pid;
@@ -452,7 +459,8 @@ pid_t agent_listen(const char *prog, const char *dir, const char *const *env,
             int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) dup2(fd, 2);
             for (i = 0; env && env[i]; i++) putenv((char *)env[i]);
-            execlp("tcpserver", "tcpserver", "-HRl0", "-c100", "127.0.0.1", ps, bin,
+            snprintf(cs, sizeof cs, "-c%d", maxconn);
+            execlp("tcpserver", "tcpserver", "-HRl0", cs, "127.0.0.1", ps, bin,
                    dir, (char *)NULL);
             _exit(127);
         }

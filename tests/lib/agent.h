@@ -78,6 +78,9 @@ int agent_auth_write(const char *dir, const char *const *accts,
  * sets *port; -1 if it does not come up. */
 pid_t agent_listen(const char *prog, const char *dir, const char *const *env,
                    int *port);
+/* The same with tcpserver's concurrency limit -c. */
+pid_t agent_listen_c(const char *prog, const char *dir, const char *const *env,
+                     int *port, int maxconn);
 /* Stop a listener by PID (SIGTERM, wait). */
 void agent_unlisten(pid_t pid);
 /* A TCP connection to 127.0.0.1:port, or -1. */
