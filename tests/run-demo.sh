@@ -45,13 +45,21 @@ retrieve=$(grep -A1 '^Retrieve' "$tmp/run.out" | sed -n '2s/^  //p')
 ok $? "make_run_prints_the_commands"
 sh -c "$notify" >"$tmp/n.out" 2>&1
 ok $? "printed_notify_command_works"
-id=$(sed -n 's/^> identifier //p' "$tmp/n.out")
+id=$( (printf '%s\n' "$notify"; cat "$tmp/n.out") | grep -o '[0-9a-f]\{32\}' | head -n 1)
 sh -c "$retrieve" >"$tmp/r.out" 2>&1
 ok $? "printed_retrieve_command_works"
-[ -n "$id" ] && grep -qx "identifier $id" "$tmp/r.out" && grep -qx 'localpart "demo"' "$tmp/r.out"
+[ -n "$id" ] && grep -q "$id" "$tmp/r.out" && grep -q 'demo@example.org\|localpart "demo"' "$tmp/r.out"
 ok $? "the_demo_notification_came_back"
-grep -q 'sh tools/demo.sh notify' README.md && grep -q 'sh tools/demo.sh retrieve' README.md &&
-  grep -q '^    make run' README.md
+sh -c "$retrieve" >"$tmp/r2.out" 2>&1 && ! grep -q "$id" "$tmp/r2.out"
+ok $? "retrieve_cleared_it"
+demo_sh=$(grep -A1 '^The same, showing the PDUs' "$tmp/run.out" | sed -n '2s/^  //p')
+sh -c "$demo_sh" >"$tmp/d.out" 2>&1 && [ "$(grep -c '^> identifier ' "$tmp/d.out")" -eq 1 ] &&
+  [ "$(grep -c '^identifier ' "$tmp/d.out")" -eq 1 ]
+ok $? "printed_rna_pdu_commands_work"
+# README: the same commands, with the ports read from the demo directory
+grep -qF "build/bin/rna-notify -a 127.0.0.1:\$(cat demo/rnasp.port) 'demo@example.org " README.md &&
+  grep -qF 'RNA_PASSWORD=demo build/bin/rna-query -a 127.0.0.1:$(cat demo/rnaqp.port) demo' README.md &&
+  grep -q '^    make run' README.md && grep -q '^    make stop' README.md
 ok $? "readme_shows_the_same_commands"
 
 # a second run replaces the first

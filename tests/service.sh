@@ -189,7 +189,9 @@ ok $? "listeners_closed"
 
 # ---- make install
 make -s install DESTDIR="$tmp/inst" PREFIX=/usr BUILD="$BUILD" >"$tmp/out" 2>&1
-rc_is 0 $? "make_install_exits_0"
+rc=$?
+[ $rc -eq 0 ] || tail -n 5 "$tmp/out" | sed 's/^/# make: /'
+rc_is 0 $rc "make_install_exits_0"
 [ -x "$tmp/inst/usr/bin/rna-conf" ] && [ -x "$tmp/inst/usr/bin/rna-store" ] &&
   [ -f "$tmp/inst/usr/share/man/man1/rna-pdu.1" ] && [ -f "$tmp/inst/usr/share/man/man8/rna-conf.8" ]
 ok $? "make_install_puts_programs_and_man_pages"

@@ -43,8 +43,11 @@ if ! have_all; then
     { echo "run: fatal: apt-get failed" >&2; exit 111; }
 fi
 
-$MAKE BUILD="$BUILD" "$BUILD/bin/rna-store" "$BUILD/bin/rnasp-d" "$BUILD/bin/rnaqp-d" \
-  "$BUILD/bin/rna-admin" "$BUILD/bin/rna-pdu" >/dev/null || exit 111
+progs="rna-store rnasp-d rnaqp-d rna-admin rna-pdu"
+for p in rna-notify rna-query; do [ -f "$p/$p.c" ] && progs="$progs $p"; done
+targets=
+for p in $progs; do targets="$targets $BUILD/bin/$p"; done
+$MAKE BUILD="$BUILD" $targets >/dev/null || exit 111
 
 DEMO=$DEMO sh tools/stop.sh || exit 111
 rm -rf "$DEMO/agent" "$DEMO"/*.log
@@ -84,12 +87,21 @@ wait_for 10 listening "$qp" || fail "the RNAQP listener did not start" rnaqp
 echo "$sp" >"$demo/rnasp.port"
 echo "$qp" >"$demo/rnaqp.port"
 
-# the commands as they must be typed here (DEMO, BUILD only if not default)
+# the commands as they must be typed here: the clients if they are
+# built, else tools/demo.sh (rna-pdu and tcpclient); DEMO and BUILD only
+# when not the defaults
 pre=
 [ "$DEMO" = demo ] || pre="DEMO=$DEMO "
 [ "$BUILD" = build ] || pre="${pre}BUILD=$BUILD "
 stop="make stop"
 [ "$DEMO" = demo ] || stop="make stop DEMO=$DEMO"
+if [ -x "$bin/rna-notify" ] && [ -x "$bin/rna-query" ]; then
+  notify="$BUILD/bin/rna-notify -a 127.0.0.1:$sp 'demo@example.org store.example.net 0123456789abcdef0123456789abcdef alice@example.net'"
+  retrieve="RNA_PASSWORD=demo $BUILD/bin/rna-query -a 127.0.0.1:$qp demo"
+else
+  notify="${pre}sh tools/demo.sh notify"
+  retrieve="${pre}sh tools/demo.sh retrieve"
+fi
 
 cat <<EOT
 RNA demo agent running in $DEMO/agent (logs: $DEMO/*.log)
@@ -98,9 +110,11 @@ RNA demo agent running in $DEMO/agent (logs: $DEMO/*.log)
   mailbox demo@example.org -> account demo
 
 Submit a notification for demo@example.org:
-  ${pre}sh tools/demo.sh notify
+  $notify
 Retrieve (and clear) what account demo holds:
-  ${pre}sh tools/demo.sh retrieve
+  $retrieve
+The same, showing the PDUs on the wire (rna-pdu and tcpclient only):
+  ${pre}sh tools/demo.sh notify; ${pre}sh tools/demo.sh retrieve
 
 Stop it with: $stop
 EOT
