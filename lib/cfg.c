@@ -122,18 +122,14 @@ static int load_filters(struct cfg *c, const char *acct, size_t alen,
                         struct cfg_filter *out, size_t max)
 {
     char key[8 + PDU_MAX_ACCOUNT];
-    char *val;
     size_t vl;
     int r;
 
     if (alen > PDU_MAX_ACCOUNT) return 0;
     memcpy(key, "filter:", 7);
     memcpy(key + 7, acct, alen);
-    val = malloc(FILTERS_VAL_MAX);
-    if (!val) return -1;
-    r = get(c, key, 7 + alen, val, FILTERS_VAL_MAX, &vl);
-    if (r > 0) r = parse_filters(val, vl, out, max);
-    free(val);
+    r = get(c, key, 7 + alen, c->scratch, FILTERS_VAL_MAX, &vl);
+    if (r > 0) r = parse_filters(c->scratch, vl, out, max);
     return r;
 }
 
@@ -174,7 +170,8 @@ int cfg_open(struct cfg *c, const char *path)
         n.lim.sync = (int)s;
     }
     n.global = calloc(CFG_MAX_FILTERS, sizeof *n.global);
-    if (!n.global) goto fail;
+    n.scratch = malloc(FILTERS_VAL_MAX);
+    if (!n.global || !n.scratch) goto fail;
     r = load_filters(&n, "", 0, n.global, CFG_MAX_FILTERS);
     if (r < 0) goto broken;
     n.nglobal = (size_t)r;
@@ -185,6 +182,7 @@ broken:
 fail:
     e = errno;
     free(n.global);
+    free(n.scratch);
     cdb_free(&n.cdb);
     close(fd);
     errno = e;
@@ -194,7 +192,9 @@ fail:
 void cfg_close(struct cfg *c)
 {
     free(c->global);
+    free(c->scratch);
     c->global = NULL;
+    c->scratch = NULL;
     cdb_free(&c->cdb);
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;

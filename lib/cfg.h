@@ -68,6 +68,7 @@ struct cfg {
     struct cfg_limits lim;
     struct cfg_filter *global; /* parsed global filters */
     size_t nglobal;
+    char *scratch;             /* for filter lists read from the cdb */
 };
 
 /* 0, or -1 with errno (ENOENT, EPROTO for an unparsable value, ...). */
