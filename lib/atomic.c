@@ -11,8 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+int atomic_write_all(int fd, const void *buf, size_t n)
 {
+    const unsigned char *p = buf;
     while (n) {
         ssize_t k = write(fd, p, n);
         if (k < 0) {
@@ -36,7 +37,7 @@ int atomic_write_at(int dirfd, const char *name, const void *p, size_t n,
     }
     fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) return -1;
-    if (write_all(fd, p, n) < 0 || fsync(fd) < 0) goto fail;
+    if (atomic_write_all(fd, p, n) < 0 || fsync(fd) < 0) goto fail;
     if (close(fd) < 0) {
         fd = -1;
         goto fail;
@@ -120,7 +121,7 @@ int atomic_write(const char *path, const void *p, size_t n, mode_t mode)
     char tmp[4096];
     int fd = atomic_begin(path, tmp, sizeof tmp);
     if (fd < 0) return -1;
-    if (fchmod(fd, mode) < 0 || write_all(fd, p, n) < 0) {
+    if (fchmod(fd, mode) < 0 || atomic_write_all(fd, p, n) < 0) {
         atomic_abort(fd, tmp);
         return -1;
     }

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Write all n octets to a blocking descriptor, retrying on EINTR and
+ * short writes. 0, or -1 with errno. */
+int atomic_write_all(int fd, const void *p, size_t n);
+
 /* name is relative to the directory dirfd. 0, or -1 with errno. */
 int atomic_write_at(int dirfd, const char *name, const void *p, size_t n,
                     mode_t mode);

@@ -64,36 +64,38 @@ static int get(struct cfg *c, const char *key, size_t klen, char *buf,
     return 1;
 }
 
-static int get_setting_u64(struct cfg *c, const char *name, uint64_t *v)
+/* The value of set:NAME into val (32 octets). 1 found, 0 not, -1 error. */
+static int get_setting(struct cfg *c, const char *name, char *val, size_t *vl)
 {
-    char key[64], val[32];
-    size_t kl = strlen(name), vl;
-    int r;
+    char key[64];
+    size_t kl = strlen(name);
     memcpy(key, "set:", 4);
     memcpy(key + 4, name, kl);
-    r = get(c, key, kl + 4, val, sizeof val, &vl);
-    if (r <= 0) return r;
-    if (cfg_u64_parse(val, vl, v) < 0) {
+    return get(c, key, kl + 4, val, 32, vl);
+}
+
+static int get_setting_u64(struct cfg *c, const char *name, uint64_t *v)
+{
+    char val[32];
+    size_t vl;
+    int r = get_setting(c, name, val, &vl);
+    if (r > 0 && cfg_u64_parse(val, vl, v) < 0) {
         errno = EPROTO;
         return -1;
     }
-    return 1;
+    return r;
 }
 
 static int get_setting_policy(struct cfg *c, const char *name, int *p)
 {
-    char key[64], val[32];
-    size_t kl = strlen(name), vl;
-    int r;
-    memcpy(key, "set:", 4);
-    memcpy(key + 4, name, kl);
-    r = get(c, key, kl + 4, val, sizeof val, &vl);
-    if (r <= 0) return r;
-    if (cfg_policy_parse(val, vl, p) < 0) {
+    char val[32];
+    size_t vl;
+    int r = get_setting(c, name, val, &vl);
+    if (r > 0 && cfg_policy_parse(val, vl, p) < 0) {
         errno = EPROTO;
         return -1;
     }
-    return 1;
+    return r;
 }
 
 /* Parse newline-separated filter lines into out[max]. */

@@ -172,6 +172,30 @@ int sess_empty(struct sess *s, int abort, uint32_t status, unsigned alt)
     return sess_send(s);
 }
 
+void sess_frame_end(struct sess *s, enum frame_status fs)
+{
+    if (fs == FRAME_BADLEN) {
+        sess_log(s, "command=none status=errormalformedpdu frame_length=%lu",
+                 (unsigned long)s->rd.badlen);
+        sess_empty(s, 1, PDU_S_MALFORMED, 0);
+    } else if (fs == FRAME_TIMEOUT) {
+        sess_log(s, "command=none status=errorcommandtimeout");
+        sess_empty(s, 1, PDU_S_TIMEOUT, 0);
+    }
+}
+
+int sess_bad_command(struct sess *s, int r, const struct pdu *m)
+{
+    if (r == PDU_UNKNOWNCMD) {
+        sess_log(s, "command=unknown alternative=%u status=errorunexpectedcommand",
+                 (unsigned)m->alt);
+        return sess_empty(s, 1, PDU_S_UNEXPECTED, 0);
+    }
+    sess_log(s, "command=%s status=errormalformedpdu",
+             r == PDU_NOTCOMMAND ? "response" : "malformed");
+    return sess_empty(s, 1, PDU_S_MALFORMED, 0);
+}
+
 int sess_store(struct sess *s)
 {
     if (s->store_open) return 0;

@@ -72,6 +72,17 @@ int sess_send(struct sess *s);
  * authenticate/notify-without-rejected). */
 int sess_empty(struct sess *s, int abort, uint32_t status, unsigned alt);
 
+/* A frame that is no whole command ends the session (PROTOCOL.md 4):
+ * length 0 or over the limit gets errormalformedpdu, the idle timeout
+ * errorcommandtimeout (both in a ResponseNull), and end of file, a
+ * failure or SIGTERM nothing. Logs the first two. */
+void sess_frame_end(struct sess *s, enum frame_status fs);
+/* Answer a command that did not decode (r from pdu_decode_command):
+ * malformed or a response PDU get errormalformedpdu, an unknown
+ * alternative errorunexpectedcommand; nothing else changes. 0 to go on,
+ * -1 if the answer could not be written. */
+int sess_bad_command(struct sess *s, int r, const struct pdu *m);
+
 /* Connect to the store if not yet connected. 0 or -1. */
 int sess_store(struct sess *s);
 void sess_store_drop(struct sess *s);

@@ -532,20 +532,6 @@ void journal_put_node(struct journal *j, const struct node *x)
 
 /* ---- compaction ---- */
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 int journal_compact(struct journal *j, struct mem *m)
 {
     struct journal tmp; /* borrow the record builder */
@@ -571,7 +557,7 @@ int journal_compact(struct journal *j, struct mem *m)
         journal_rec_end(&tmp);
         count++;
         if (tmp.buf.len >= (1u << 20)) {
-            if (tmp.buf.err || write_all(fd, tmp.buf.buf, tmp.buf.len) < 0)
+            if (tmp.buf.err || atomic_write_all(fd, tmp.buf.buf, tmp.buf.len) < 0)
                 goto fail;
             der_w_reset(&tmp.buf);
         }
@@ -583,7 +569,7 @@ int journal_compact(struct journal *j, struct mem *m)
         errno = tmp.buf.err;
         goto fail;
     }
-    if (write_all(fd, tmp.buf.buf, tmp.buf.len) < 0 || fsync(fd) < 0) goto fail;
+    if (atomic_write_all(fd, tmp.buf.buf, tmp.buf.len) < 0 || fsync(fd) < 0) goto fail;
     if (close(fd) < 0) {
         fd = -1;
         goto fail;

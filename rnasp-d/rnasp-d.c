@@ -98,34 +98,15 @@ int main(int argc, char **argv)
         size_t len;
         struct pdu m;
         int r;
+        enum frame_status fs = sess_next(&s, &body, &len);
 
-        switch (sess_next(&s, &body, &len)) {
-        case FRAME_OK:
+        if (fs != FRAME_OK) {
+            sess_frame_end(&s, fs);
             break;
-        case FRAME_BADLEN:
-            sess_log(&s, "command=none status=errormalformedpdu frame_length=%lu",
-                     (unsigned long)s.rd.badlen);
-            sess_empty(&s, 1, PDU_S_MALFORMED, 0);
-            go = 0;
-            continue;
-        case FRAME_TIMEOUT:
-            sess_log(&s, "command=none status=errorcommandtimeout");
-            sess_empty(&s, 1, PDU_S_TIMEOUT, 0);
-            go = 0;
-            continue;
-        default: /* end of file, mid-frame or between frames; SIGTERM; error */
-            go = 0;
-            continue;
         }
         r = pdu_decode_command(PDU_RNASP, body, len, &m);
-        if (r == PDU_MALFORMED || r == PDU_NOTCOMMAND) {
-            sess_log(&s, "command=%s status=errormalformedpdu",
-                     r == PDU_NOTCOMMAND ? "response" : "malformed");
-            if (sess_empty(&s, 1, PDU_S_MALFORMED, 0) < 0) go = 0;
-        } else if (r == PDU_UNKNOWNCMD) {
-            sess_log(&s, "command=unknown alternative=%u status=errorunexpectedcommand",
-                     (unsigned)m.alt);
-            if (sess_empty(&s, 1, PDU_S_UNEXPECTED, 0) < 0) go = 0;
+        if (r != PDU_OK) {
+            if (sess_bad_command(&s, r, &m) < 0) go = 0;
         } else if (notify(&s, &m) < 0) {
             go = 0;
         }
