@@ -32,6 +32,7 @@
 #include "atomic.h"
 #include "cfg.h"
 #include "conf.h"
+#include "die.h"
 #include "frame.h"
 #include "pdu.h"
 #include "storec.h"
@@ -49,34 +50,9 @@ struct admin {
     char pw[PDU_MAX_PASSWORD + 2];
 };
 
-static _Noreturn void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(PROG ": fatal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(code);
-}
-
-static void warn(const char *fmt, ...)
-{
-    va_list ap;
-    fputs(PROG ": warning: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 static _Noreturn void usage(void)
 {
-    die(100, "usage: " PROG " [-d DIR] init [-f] | compile"
+    die_exit(PROG, 100, "usage: " PROG " [-d DIR] init [-f] | compile"
              " | domain add|del DOMAIN | domain list"
              " | mailbox add LOCAL@DOMAIN ACCOUNT | mailbox del LOCAL@DOMAIN"
              " | mailbox list [ACCOUNT]"
@@ -104,16 +80,16 @@ static void need_field(const char *what, const char *s)
 {
     size_t i, n = strlen(s);
     if (n == 0 || !pdu_utf8_ok((const unsigned char *)s, n))
-        die(100, "invalid %s", what);
+        die_exit(PROG, 100, "invalid %s", what);
     for (i = 0; i < n; i++)
-        if (s[i] == ' ') die(100, "invalid %s: contains a blank", what);
-    if (s[0] == '#') die(100, "invalid %s: begins with '#'", what);
+        if (s[i] == ' ') die_exit(PROG, 100, "invalid %s: contains a blank", what);
+    if (s[0] == '#') die_exit(PROG, 100, "invalid %s: begins with '#'", what);
 }
 
 static void need_account(const char *s)
 {
     if (!pdu_account_ok((const unsigned char *)s, strlen(s)))
-        die(100, "invalid account name '%s'",
+        die_exit(PROG, 100, "invalid account name '%s'",
             pdu_utf8_ok((const unsigned char *)s, strlen(s)) ? s : "?");
 }
 
@@ -123,15 +99,15 @@ static void lock(struct admin *a, int how)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/config", a->dir) >= sizeof path)
-        die(100, "directory name too long");
+        die_exit(PROG, 100, "directory name too long");
     a->lockfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (a->lockfd < 0) {
         if (errno == ENOENT)
-            die(100, "%s: not an agent directory (no config/; see rna-admin init)",
+            die_exit(PROG, 100, "%s: not an agent directory (no config/; see rna-admin init)",
                 a->dir);
-        die(111, "unable to open %s: %s", path, strerror(errno));
+        die_exit(PROG, 111, "unable to open %s: %s", path, strerror(errno));
     }
-    if (flock(a->lockfd, how) < 0) die(111, "unable to lock %s: %s", path, strerror(errno));
+    if (flock(a->lockfd, how) < 0) die_exit(PROG, 111, "unable to lock %s: %s", path, strerror(errno));
 }
 
 static void load(struct admin *a, int how)
@@ -140,11 +116,11 @@ static void load(struct admin *a, int how)
     int which;
     lock(a, how);
     if (conf_read(a->dir, a->t, &which) < 0)
-        die(111, "unable to read %s/config/%s: %s", a->dir,
+        die_exit(PROG, 111, "unable to read %s/config/%s: %s", a->dir,
             which >= 0 ? conf_file_name(which) : "", strerror(errno));
     if (conf_parse(&a->c, a->t, &e) < 0) {
-        if (errno == EINVAL) die(100, "%s", e.msg);
-        die(111, "unable to parse the configuration: %s", strerror(errno));
+        if (errno == EINVAL) die_exit(PROG, 100, "%s", e.msg);
+        die_exit(PROG, 111, "unable to parse the configuration: %s", strerror(errno));
     }
 }
 
@@ -155,7 +131,7 @@ static struct conf_text *edit(struct admin *a, int file)
     struct conf_text *n = &a->nt[file];
     if (!n->p) {
         n->p = malloc(a->t[file].n + 1);
-        if (!n->p) die(111, "out of memory");
+        if (!n->p) die_exit(PROG, 111, "out of memory");
         if (a->t[file].n) memcpy(n->p, a->t[file].p, a->t[file].n);
         n->n = a->t[file].n;
         n->p[n->n] = 0;
@@ -169,9 +145,9 @@ static void text_put(struct conf_text *t, const char *s, size_t len)
     size_t need;
     if (__builtin_add_overflow(t->n, len, &need) ||
         __builtin_add_overflow(need, (size_t)1, &need))
-        die(111, "out of memory");
+        die_exit(PROG, 111, "out of memory");
     p = realloc(t->p, need);
-    if (!p) die(111, "out of memory");
+    if (!p) die_exit(PROG, 111, "out of memory");
     memcpy(p + t->n, s, len);
     t->p = p;
     t->n += len;
@@ -235,7 +211,7 @@ static void restore(struct admin *a, int upto)
         if (!a->nt[i].p || text_path(a, i, path, sizeof path) < 0) continue;
         if (a->t[i].p ? atomic_write(path, a->t[i].p, a->t[i].n, file_mode(i))
                       : unlink(path))
-            warn("unable to restore %s: %s", path, strerror(errno));
+            die_warn(PROG, "unable to restore %s: %s", path, strerror(errno));
     }
 }
 
@@ -249,15 +225,15 @@ static void reload_store(const struct admin *a)
     if (storec_open(&s, a->dir, clock_ms() + STORE_WAIT_MS) < 0) {
         /* no store running: it reads the new cdb when it starts */
         if (errno != ENOENT && errno != ECONNREFUSED)
-            warn("unable to reach the store to reload: %s", strerror(errno));
+            die_warn(PROG, "unable to reach the store to reload: %s", strerror(errno));
         return;
     }
     storec_begin(&s, STORE_OP_RELOAD);
     st = storec_call(&s, clock_ms() + STORE_WAIT_MS, &p, &n);
     if (st < 0)
-        warn("the store did not answer the reload request: %s", strerror(errno));
+        die_warn(PROG, "the store did not answer the reload request: %s", strerror(errno));
     else if (st != STORE_OK)
-        warn("the store refused the new configuration: %s", storec_status_name(st));
+        die_warn(PROG, "the store refused the new configuration: %s", storec_status_name(st));
     storec_close(&s);
 }
 
@@ -272,11 +248,11 @@ static void apply(struct admin *a)
 
     for (i = 0; i < CONF_NFILES; i++) m[i] = a->nt[i].p ? a->nt[i] : a->t[i];
     if (conf_parse(&a->c2, m, &e) < 0) {
-        if (errno == EINVAL) die(100, "%s", e.msg);
-        die(111, "unable to parse the configuration: %s", strerror(errno));
+        if (errno == EINVAL) die_exit(PROG, 100, "%s", e.msg);
+        die_exit(PROG, 111, "unable to parse the configuration: %s", strerror(errno));
     }
     if (conf_build(&a->c2, a->dir, &o) < 0)
-        die(111, "unable to write %s/config/*.cdb: %s", a->dir, strerror(errno));
+        die_exit(PROG, 111, "unable to write %s/config/*.cdb: %s", a->dir, strerror(errno));
     for (i = 0; i < CONF_NFILES; i++) {
         char path[4096];
         if (!a->nt[i].p) continue;
@@ -285,13 +261,13 @@ static void apply(struct admin *a)
             int e2 = errno;
             conf_abort(&o);
             restore(a, i);
-            die(111, "unable to write %s: %s", path, strerror(e2));
+            die_exit(PROG, 111, "unable to write %s: %s", path, strerror(e2));
         }
     }
     if (conf_commit(&o) < 0) {
         int e2 = errno;
         restore(a, CONF_NFILES);
-        die(111, "unable to put %s/config/*.cdb in place: %s", a->dir, strerror(e2));
+        die_exit(PROG, 111, "unable to put %s/config/*.cdb in place: %s", a->dir, strerror(e2));
     }
     reload_store(a);
 }
@@ -344,25 +320,25 @@ static void cmd_init(struct admin *a, int argc, char **argv)
     if (argc == 1 && strcmp(argv[0], "-f") == 0) force = 1;
     else if (argc != 0) usage();
     if (mkdir(a->dir, 0755) < 0 && errno != EEXIST)
-        die(111, "unable to create %s: %s", a->dir, strerror(errno));
+        die_exit(PROG, 111, "unable to create %s: %s", a->dir, strerror(errno));
     if ((size_t)snprintf(path, sizeof path, "%s/config", a->dir) >= sizeof path)
-        die(100, "directory name too long");
+        die_exit(PROG, 100, "directory name too long");
     if (mkdir(path, 0755) < 0 && errno != EEXIST)
-        die(111, "unable to create %s: %s", path, strerror(errno));
+        die_exit(PROG, 111, "unable to create %s: %s", path, strerror(errno));
     lock(a, LOCK_EX);
     d = opendir(path);
-    if (!d) die(111, "unable to open %s: %s", path, strerror(errno));
+    if (!d) die_exit(PROG, 111, "unable to open %s: %s", path, strerror(errno));
     while ((de = readdir(d)))
         if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) nonempty = 1;
     closedir(d);
     if (nonempty && !force)
-        die(100, "%s is not empty; init -f keeps its files and adds what is missing",
+        die_exit(PROG, 100, "%s is not empty; init -f keeps its files and adds what is missing",
             path);
     for (i = 0; i < CONF_NFILES; i++) {
         struct stat st;
         char body[2048];
         int n;
-        if (text_path(a, i, path, sizeof path) < 0) die(100, "directory name too long");
+        if (text_path(a, i, path, sizeof path) < 0) die_exit(PROG, 100, "directory name too long");
         if (stat(path, &st) == 0) continue;
         n = snprintf(body, sizeof body, "%s", headers[i]);
         if (i == CONF_SETTINGS) {
@@ -374,14 +350,14 @@ static void cmd_init(struct admin *a, int argc, char **argv)
                               conf_setting_name(s), v);
             }
         }
-        if (n < 0 || (size_t)n >= sizeof body) die(101, "default text too long");
+        if (n < 0 || (size_t)n >= sizeof body) die_exit(PROG, 101, "default text too long");
         if (atomic_write(path, body, (size_t)n, file_mode(i)) < 0)
-            die(111, "unable to write %s: %s", path, strerror(errno));
+            die_exit(PROG, 111, "unable to write %s: %s", path, strerror(errno));
     }
     if ((size_t)snprintf(path, sizeof path, "%s/store", a->dir) >= sizeof path)
-        die(100, "directory name too long");
+        die_exit(PROG, 100, "directory name too long");
     if (mkdir(path, 0750) < 0 && errno != EEXIST)
-        die(111, "unable to create %s: %s", path, strerror(errno));
+        die_exit(PROG, 111, "unable to create %s: %s", path, strerror(errno));
     close(a->lockfd);
     a->lockfd = -1;
     load(a, LOCK_EX);
@@ -416,11 +392,11 @@ static void cmd_domain(struct admin *a, int argc, char **argv)
     fold(argv[1]);
     load(a, LOCK_EX);
     if (strcmp(argv[0], "add") == 0) {
-        if (conf_find_domain(&a->c, argv[1])) die(100, "domain '%s' exists", argv[1]);
+        if (conf_find_domain(&a->c, argv[1])) die_exit(PROG, 100, "domain '%s' exists", argv[1]);
         edit_append(a, CONF_DOMAINS, argv[1]);
     } else if (strcmp(argv[0], "del") == 0) {
         const struct conf_domain *d = conf_find_domain(&a->c, argv[1]);
-        if (!d) die(100, "no such domain '%s'", argv[1]);
+        if (!d) die_exit(PROG, 100, "no such domain '%s'", argv[1]);
         edit_line(a, CONF_DOMAINS, d->line, NULL);
     } else {
         usage();
@@ -468,20 +444,20 @@ static void cmd_mailbox(struct admin *a, int argc, char **argv)
     if (argc < 2) usage();
     need_field("mailbox", argv[1]);
     at = strrchr(argv[1], '@');
-    if (!at || at == argv[1] || !at[1]) die(100, "invalid mailbox '%s' (LOCAL@DOMAIN)", argv[1]);
+    if (!at || at == argv[1] || !at[1]) die_exit(PROG, 100, "invalid mailbox '%s' (LOCAL@DOMAIN)", argv[1]);
     fold(at + 1);
     if (strcmp(argv[0], "add") == 0 && argc == 3) {
         need_account(argv[2]);
         load(a, LOCK_EX);
-        if (find_mbox(&a->c, argv[1])) die(100, "mailbox '%s' exists", argv[1]);
+        if (find_mbox(&a->c, argv[1])) die_exit(PROG, 100, "mailbox '%s' exists", argv[1]);
         if ((size_t)snprintf(line, sizeof line, "%s %s", argv[1], argv[2]) >= sizeof line)
-            die(100, "mailbox too long");
+            die_exit(PROG, 100, "mailbox too long");
         edit_append(a, CONF_MAILBOXES, line);
     } else if (strcmp(argv[0], "del") == 0 && argc == 2) {
         const struct conf_mbox *m;
         load(a, LOCK_EX);
         m = find_mbox(&a->c, argv[1]);
-        if (!m) die(100, "no such mailbox '%s'", argv[1]);
+        if (!m) die_exit(PROG, 100, "no such mailbox '%s'", argv[1]);
         edit_line(a, CONF_MAILBOXES, m->line, NULL);
     } else {
         usage();
@@ -512,7 +488,7 @@ static void read_password(struct admin *a, int fd)
         if (k < 0) {
             int e = errno;
             if (tty) tcsetattr(fd, TCSAFLUSH, &old);
-            die(111, "unable to read the password: %s", strerror(e));
+            die_exit(PROG, 111, "unable to read the password: %s", strerror(e));
         }
         if (k == 0 || ch == '\n') break;
         if (n > PDU_MAX_PASSWORD) continue; /* refused below; keep draining the line */
@@ -522,10 +498,10 @@ static void read_password(struct admin *a, int fd)
         tcsetattr(fd, TCSAFLUSH, &old);
         fputc('\n', stderr);
     }
-    if (n > PDU_MAX_PASSWORD) die(100, "password longer than %d octets", PDU_MAX_PASSWORD);
-    if (n == 0) die(100, "empty password refused");
+    if (n > PDU_MAX_PASSWORD) die_exit(PROG, 100, "password longer than %d octets", PDU_MAX_PASSWORD);
+    if (n == 0) die_exit(PROG, 100, "empty password refused");
     a->pw[n] = 0;
-    if (strlen(a->pw) != n) die(100, "password contains a NUL octet");
+    if (strlen(a->pw) != n) die_exit(PROG, 100, "password contains a NUL octet");
 }
 
 /* yescrypt with a fresh salt (libxcrypt draws it from the kernel). */
@@ -535,17 +511,17 @@ static void hash_password(struct admin *a, char *out, size_t cap)
     struct crypt_data *cd = calloc(1, sizeof *cd);
     const char *h;
 
-    if (!cd) die(111, "out of memory");
+    if (!cd) die_exit(PROG, 111, "out of memory");
     if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt)) {
         free(cd);
-        die(111, "unable to make a salt: %s", strerror(errno));
+        die_exit(PROG, 111, "unable to make a salt: %s", strerror(errno));
     }
     h = crypt_rn(a->pw, salt, cd, sizeof *cd);
     explicit_bzero(a->pw, sizeof a->pw);
     if (!h || h[0] != '$' || strlen(h) >= cap) {
         explicit_bzero(cd, sizeof *cd);
         free(cd);
-        die(111, "unable to hash the password");
+        die_exit(PROG, 111, "unable to hash the password");
     }
     strcpy(out, h);
     explicit_bzero(cd, sizeof *cd);
@@ -564,7 +540,7 @@ static void acct_line(char *line, size_t cap, const char *name, int hq,
 static int parse_fd(const char *s)
 {
     uint64_t v;
-    if (cfg_u64_parse(s, strlen(s), &v) < 0 || v > 1024) die(100, "invalid --fd '%s'", s);
+    if (cfg_u64_parse(s, strlen(s), &v) < 0 || v > 1024) die_exit(PROG, 100, "invalid --fd '%s'", s);
     return (int)v;
 }
 
@@ -607,11 +583,11 @@ static void cmd_account(struct admin *a, int argc, char **argv)
             fd = parse_fd(argv[++i]);
         } else if (strncmp(argv[i], "quota=", 6) == 0 && strcmp(argv[0], "add") == 0) {
             if (cfg_u64_parse(argv[i] + 6, strlen(argv[i] + 6), &q) < 0)
-                die(100, "invalid quota '%s'", argv[i] + 6);
+                die_exit(PROG, 100, "invalid quota '%s'", argv[i] + 6);
             hq = 1;
         } else if (strncmp(argv[i], "policy=", 7) == 0 && strcmp(argv[0], "add") == 0) {
             if (cfg_policy_parse(argv[i] + 7, strlen(argv[i] + 7), &p) < 0)
-                die(100, "invalid policy '%s' (none or oldest)", argv[i] + 7);
+                die_exit(PROG, 100, "invalid policy '%s' (none or oldest)", argv[i] + 7);
             hp = 1;
         } else {
             usage();
@@ -620,15 +596,15 @@ static void cmd_account(struct admin *a, int argc, char **argv)
     load(a, LOCK_EX);
     ac = conf_find_acct(&a->c, argv[1]);
     if (strcmp(argv[0], "add") == 0) {
-        if (ac) die(100, "account '%s' exists", argv[1]);
+        if (ac) die_exit(PROG, 100, "account '%s' exists", argv[1]);
         acct_line(line, sizeof line, argv[1], hq, q, hp, p);
         edit_append(a, CONF_ACCOUNTS, line);
         set_password(a, argv[1], fd);
     } else if (strcmp(argv[0], "passwd") == 0) {
-        if (!ac) die(100, "unknown account '%s'", argv[1]);
+        if (!ac) die_exit(PROG, 100, "unknown account '%s'", argv[1]);
         set_password(a, argv[1], fd);
     } else if (strcmp(argv[0], "del") == 0 && argc == 2) {
-        if (!ac) die(100, "unknown account '%s'", argv[1]);
+        if (!ac) die_exit(PROG, 100, "unknown account '%s'", argv[1]);
         edit_line(a, CONF_ACCOUNTS, ac->line, NULL);
         if (ac->hash) edit_line(a, CONF_PASSWORDS, ac->hash_line, NULL);
     } else {
@@ -683,13 +659,13 @@ static void cmd_filter(struct admin *a, int argc, char **argv)
             break;
     }
     if (strcmp(sub, "add") == 0) {
-        if (i < a->c.nfilt) die(100, "filter '%s %s' exists", argv[0], argv[1]);
+        if (i < a->c.nfilt) die_exit(PROG, 100, "filter '%s %s' exists", argv[0], argv[1]);
         if ((size_t)snprintf(line, sizeof line, "%s %s %s", owner ? owner : "*", argv[0],
                              argv[1]) >= sizeof line)
-            die(100, "filter too long");
+            die_exit(PROG, 100, "filter too long");
         edit_append(a, CONF_FILTERS, line);
     } else if (strcmp(sub, "del") == 0) {
-        if (i == a->c.nfilt) die(100, "no such filter '%s %s'", argv[0], argv[1]);
+        if (i == a->c.nfilt) die_exit(PROG, 100, "no such filter '%s %s'", argv[0], argv[1]);
         edit_line(a, CONF_FILTERS, a->c.filt[i].line, NULL);
     } else {
         usage();
@@ -712,7 +688,7 @@ static void cmd_set(struct admin *a, int argc, char **argv)
         const struct conf_acct *ac = conf_find_acct(&a->c, owner);
         int hq, hp, p;
         uint64_t q;
-        if (!ac) die(100, "unknown account '%s'", owner);
+        if (!ac) die_exit(PROG, 100, "unknown account '%s'", owner);
         hq = ac->has_quota;
         hp = ac->has_policy;
         q = ac->quota;
@@ -720,13 +696,13 @@ static void cmd_set(struct admin *a, int argc, char **argv)
         if (strcmp(argv[0], "quota") == 0) {
             hq = !dflt;
             if (!dflt && cfg_u64_parse(argv[1], strlen(argv[1]), &q) < 0)
-                die(100, "invalid value for quota (a number, or default)");
+                die_exit(PROG, 100, "invalid value for quota (a number, or default)");
         } else if (strcmp(argv[0], "policy") == 0) {
             hp = !dflt;
             if (!dflt && cfg_policy_parse(argv[1], strlen(argv[1]), &p) < 0)
-                die(100, "invalid value for policy (none, oldest or default)");
+                die_exit(PROG, 100, "invalid value for policy (none, oldest or default)");
         } else {
-            die(100, "unknown account setting (quota or policy)");
+            die_exit(PROG, 100, "unknown account setting (quota or policy)");
         }
         acct_line(line, sizeof line, owner, hq, q, hp, p);
         edit_line(a, CONF_ACCOUNTS, ac->line, line);
@@ -734,14 +710,14 @@ static void cmd_set(struct admin *a, int argc, char **argv)
         int s = conf_setting_find(argv[0]);
         uint64_t v;
         char val[32];
-        if (s < 0) die(100, "unknown setting (quota-total, quota-account, policy-total,"
+        if (s < 0) die_exit(PROG, 100, "unknown setting (quota-total, quota-account, policy-total,"
                             " policy-account, expire, sync)");
         if (dflt) {
             if (a->c.has_set[s]) edit_line(a, CONF_SETTINGS, a->c.set_line[s], NULL);
         } else {
             int bad = s == CONF_S_EXPIRE ? conf_age_parse(argv[1], &v)
                                          : conf_setting_parse(s, argv[1], strlen(argv[1]), &v);
-            if (bad < 0) die(100, "invalid value for %s", argv[0]);
+            if (bad < 0) die_exit(PROG, 100, "invalid value for %s", argv[0]);
             conf_setting_text(s, v, val);
             snprintf(line, sizeof line, "%s %s", argv[0], val);
             if (a->c.has_set[s]) edit_line(a, CONF_SETTINGS, a->c.set_line[s], line);
@@ -763,7 +739,7 @@ static void cmd_get(struct admin *a, int argc, char **argv)
         const struct conf_acct *ac = conf_find_acct(&a->c, owner);
         uint64_t q;
         int p;
-        if (!ac) die(100, "unknown account '%s'", owner);
+        if (!ac) die_exit(PROG, 100, "unknown account '%s'", owner);
         q = ac->has_quota ? ac->quota
             : a->c.has_set[CONF_S_QUOTA_ACCOUNT] ? a->c.set[CONF_S_QUOTA_ACCOUNT]
                                                  : conf_setting_default(CONF_S_QUOTA_ACCOUNT);
@@ -775,10 +751,10 @@ static void cmd_get(struct admin *a, int argc, char **argv)
         if (argc == 0) printf("quota\t%llu\npolicy\t%s\n", (unsigned long long)q, val);
         else if (strcmp(argv[0], "quota") == 0) printf("%llu\n", (unsigned long long)q);
         else if (strcmp(argv[0], "policy") == 0) printf("%s\n", val);
-        else die(100, "unknown account setting (quota or policy)");
+        else die_exit(PROG, 100, "unknown account setting (quota or policy)");
         return;
     }
-    if (argc == 1 && conf_setting_find(argv[0]) < 0) die(100, "unknown setting '%s'",
+    if (argc == 1 && conf_setting_find(argv[0]) < 0) die_exit(PROG, 100, "unknown setting '%s'",
         pdu_utf8_ok((const unsigned char *)argv[0], strlen(argv[0])) ? argv[0] : "?");
     for (s = 0; s < CONF_NSETTINGS; s++) {
         conf_setting_text(s, a->c.has_set[s] ? a->c.set[s] : conf_setting_default(s), val);
@@ -815,7 +791,7 @@ static void add_field(struct srec *r, const char *k, size_t kl, const char *v, s
 {
     uint64_t x;
     if (r->nf >= STAT_MAX_FIELDS || !key_ok(k, kl) || cfg_u64_parse(v, vl, &x) < 0)
-        die(111, "the store sent statistics that do not parse");
+        die_exit(PROG, 111, "the store sent statistics that do not parse");
     memcpy(r->key[r->nf], k, kl);
     r->key[r->nf][kl] = 0;
     snprintf(r->val[r->nf], sizeof r->val[r->nf], "%llu", (unsigned long long)x);
@@ -872,14 +848,14 @@ static void cmd_stats(struct admin *a, int argc, char **argv)
     if (all && acct) usage();
     if (acct) need_account(acct);
     if (storec_open(&s, a->dir, clock_ms() + STORE_WAIT_MS) < 0)
-        die(111, "unable to reach the store at %s/" STORE_SOCKET ": %s", a->dir,
+        die_exit(PROG, 111, "unable to reach the store at %s/" STORE_SOCKET ": %s", a->dir,
             strerror(errno));
     storec_begin(&s, STORE_OP_STATS);
     if (all) der_w_raw(&s.w, "*", 1);
     else if (acct) der_w_raw(&s.w, acct, strlen(acct));
     st = storec_call(&s, clock_ms() + STORE_WAIT_MS, &p, &n);
-    if (st < 0) die(111, "no answer from the store: %s", strerror(errno));
-    if (st != STORE_OK) die(111, "the store answered %s", storec_status_name(st));
+    if (st < 0) die_exit(PROG, 111, "no answer from the store: %s", strerror(errno));
+    if (st != STORE_OK) die_exit(PROG, 111, "the store answered %s", storec_status_name(st));
     /* lines "KEY VALUE", or "account NAME KEY VALUE ..." */
     while (pos < n) {
         const char *line = (const char *)p + pos;
@@ -891,7 +867,7 @@ static void cmd_stats(struct admin *a, int argc, char **argv)
         while (k < len) {
             size_t b = k;
             while (k < len && line[k] != ' ') k++;
-            if (nt == sizeof tl / sizeof *tl) die(111, "the store sent statistics that do not parse");
+            if (nt == sizeof tl / sizeof *tl) die_exit(PROG, 111, "the store sent statistics that do not parse");
             tok[nt] = line + b;
             tl[nt++] = k - b;
             k++;
@@ -901,18 +877,18 @@ static void cmd_stats(struct admin *a, int argc, char **argv)
             struct srec *q;
             cap = cap ? cap * 2 : 8;
             q = realloc(recs, cap * sizeof *recs);
-            if (!q) die(111, "out of memory");
+            if (!q) die_exit(PROG, 111, "out of memory");
             recs = q;
         }
         if (tl[0] == 7 && memcmp(tok[0], "account", 7) == 0) {
             struct srec *r = &recs[nrec++];
             memset(r, 0, sizeof *r);
             if (nt < 2 || nt % 2 || !pdu_account_ok((const unsigned char *)tok[1], tl[1]))
-                die(111, "the store sent statistics that do not parse");
+                die_exit(PROG, 111, "the store sent statistics that do not parse");
             memcpy(r->name, tok[1], tl[1]);
             for (j = 2; j < nt; j += 2) add_field(r, tok[j], tl[j], tok[j + 1], tl[j + 1]);
         } else {
-            if (nt != 2) die(111, "the store sent statistics that do not parse");
+            if (nt != 2) die_exit(PROG, 111, "the store sent statistics that do not parse");
             if (nrec == 0) memset(&recs[nrec++], 0, sizeof *recs);
             add_field(&recs[0], tok[0], tl[0], tok[1], tl[1]);
         }
@@ -921,7 +897,7 @@ static void cmd_stats(struct admin *a, int argc, char **argv)
     if (acct && nrec == 0) {
         /* the store knows accounts once they hold or held something */
         recs = realloc(recs, sizeof *recs);
-        if (!recs) die(111, "out of memory");
+        if (!recs) die_exit(PROG, 111, "out of memory");
         zero_rec(&recs[0], acct);
         nrec = 1;
     }
@@ -942,7 +918,7 @@ static void cmd_stats(struct admin *a, int argc, char **argv)
                         struct srec *q;
                         cap = cap ? cap * 2 : 8;
                         q = realloc(recs, cap * sizeof *recs);
-                        if (!q) die(111, "out of memory");
+                        if (!q) die_exit(PROG, 111, "out of memory");
                         recs = q;
                     }
                     zero_rec(&recs[nrec++], c.acct[k].name);
@@ -985,7 +961,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "stats") == 0) cmd_stats(a, argc, argv);
     else usage();
     if (fflush(stdout) != 0 || ferror(stdout))
-        die(111, "unable to write output: %s", strerror(errno));
+        die_exit(PROG, 111, "unable to write output: %s", strerror(errno));
     cleanup(a);
     return 0;
 }

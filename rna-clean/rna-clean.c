@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "die.h"
 #include "conf.h"
 #include "frame.h"
 #include "storec.h"
@@ -25,23 +26,9 @@
 #define PROG "rna-clean"
 #define WAIT_MS 60000 /* compaction writes the whole store */
 
-static _Noreturn void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static _Noreturn void die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(PROG ": fatal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(code);
-}
-
 static _Noreturn void usage(void)
 {
-    die(100, "usage: " PROG " [-a AGE] DIR");
+    die_exit(PROG, 100, "usage: " PROG " [-a AGE] DIR");
 }
 
 /* One request; dies unless the store answers OK with at least want
@@ -51,9 +38,9 @@ static const unsigned char *call(struct storec *s, const char *what, size_t want
     const unsigned char *p;
     size_t n;
     int st = storec_call(s, clock_ms() + WAIT_MS, &p, &n);
-    if (st < 0) die(111, "%s: no answer from the store: %s", what, strerror(errno));
-    if (st != STORE_OK) die(111, "%s: the store answered %s", what, storec_status_name(st));
-    if (n < want) die(111, "%s: short answer from the store", what);
+    if (st < 0) die_exit(PROG, 111, "%s: no answer from the store: %s", what, strerror(errno));
+    if (st != STORE_OK) die_exit(PROG, 111, "%s: the store answered %s", what, storec_status_name(st));
+    if (n < want) die_exit(PROG, 111, "%s: short answer from the store", what);
     return p;
 }
 
@@ -69,7 +56,7 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-a") == 0 && i + 1 < argc) {
             if (conf_age_parse(argv[++i], &age) < 0)
-                die(100, "invalid age (seconds, or N with s, m, h or d)");
+                die_exit(PROG, 100, "invalid age (seconds, or N with s, m, h or d)");
             have_age = 1;
         } else if (!dir && argv[i][0] && argv[i][0] != '-') {
             dir = argv[i];
@@ -79,7 +66,7 @@ int main(int argc, char **argv)
     }
     if (!dir) usage();
     if (storec_open(&s, dir, clock_ms() + WAIT_MS) < 0)
-        die(111, "unable to reach the store at %s/" STORE_SOCKET ": %s", dir,
+        die_exit(PROG, 111, "unable to reach the store at %s/" STORE_SOCKET ": %s", dir,
             strerror(errno));
     storec_begin(&s, STORE_OP_EXPIRE);
     if (have_age) storec_put_u64(&s.w, age);
@@ -94,6 +81,6 @@ int main(int argc, char **argv)
            (unsigned long long)storec_get_u64(p + 8));
     storec_close(&s);
     if (fflush(stdout) != 0 || ferror(stdout))
-        die(111, "unable to write output: %s", strerror(errno));
+        die_exit(PROG, 111, "unable to write output: %s", strerror(errno));
     return 0;
 }

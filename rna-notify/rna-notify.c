@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "die.h"
 #include "dnsq.h"
 #include "esc.h"
 #include "frame.h"
@@ -54,20 +55,6 @@ struct state {
     size_t nitems, capitems;
 };
 
-_Noreturn static void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fputs("rna-notify: fatal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(code);
-}
-
 _Noreturn static void usage(void)
 {
     fputs("rna-notify: usage: rna-notify [-v] [-a HOST:PORT | -u] [-c SECS] "
@@ -85,7 +72,7 @@ static char *xprintf(const char *fmt, ...)
     va_start(ap, fmt);
     r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (r < 0) die(EXIT_TEMP, "out of memory");
+    if (r < 0) die_exit("rna-notify", EXIT_TEMP, "out of memory");
     return s;
 }
 
@@ -102,9 +89,9 @@ static struct item *new_item(struct state *st, size_t num)
     if (st->nitems == st->capitems) {
         size_t nc = st->capitems ? 2 * st->capitems : 64;
         struct item *ni;
-        if (nc > SIZE_MAX / sizeof *ni) die(EXIT_TEMP, "out of memory");
+        if (nc > SIZE_MAX / sizeof *ni) die_exit("rna-notify", EXIT_TEMP, "out of memory");
         ni = realloc(st->items, nc * sizeof *ni);
-        if (!ni) die(EXIT_TEMP, "out of memory");
+        if (!ni) die_exit("rna-notify", EXIT_TEMP, "out of memory");
         st->items = ni;
         st->capitems = nc;
     }
@@ -119,7 +106,7 @@ static void add(struct state *st, size_t num, const char *text, size_t len)
     struct item *it = new_item(st, num);
     const char *err = "";
     if (input_parse(text, len, it, &err) < 0) {
-        if (errno == ENOMEM) die(EXIT_TEMP, "out of memory");
+        if (errno == ENOMEM) die_exit("rna-notify", EXIT_TEMP, "out of memory");
         set_outcome(it, OUT_PERM, xprintf("malformed (%s)", err));
     }
 }
@@ -151,7 +138,7 @@ static void read_input(struct state *st)
         }
         add(st, num, line, len);
     }
-    if (ferror(stdin)) die(EXIT_TEMP, "unable to read input: %s", strerror(errno));
+    if (ferror(stdin)) die_exit("rna-notify", EXIT_TEMP, "unable to read input: %s", strerror(errno));
     free(line);
 }
 
@@ -168,8 +155,8 @@ static void dns_up(struct state *st)
     const char *cip = getenv("DNSCACHEIP");
     if (st->dns_up) return;
     if (dnsq_init(&st->dns, cip) < 0) {
-        if (errno == EINVAL) die(EXIT_PERM, "$DNSCACHEIP is not a list of IPv4 addresses");
-        die(EXIT_TEMP, "unable to start the resolver: %s", strerror(errno));
+        if (errno == EINVAL) die_exit("rna-notify", EXIT_PERM, "$DNSCACHEIP is not a list of IPv4 addresses");
+        die_exit("rna-notify", EXIT_TEMP, "unable to start the resolver: %s", strerror(errno));
     }
     st->dns_up = 1;
 }
@@ -249,7 +236,7 @@ static int exchange(struct state *st, int wfd, struct frame_rd *rd,
     pdu_enc_cmd_notify_end(&w);
     if (frame_w_end(&w) < 0) {
         der_w_free(&w);
-        die(EXIT_TEMP, "unable to build a CommandNotify: %s", strerror(errno));
+        die_exit("rna-notify", EXIT_TEMP, "unable to build a CommandNotify: %s", strerror(errno));
     }
     r = frame_write_all(wfd, w.buf, w.len, clock_ms() + st->response_ms);
     der_w_free(&w);
@@ -320,7 +307,7 @@ static void run_group(struct state *st, struct item **g, size_t n,
         }
         rfd = wfd = conn.fd;
     }
-    if (frame_rd_init(&rd, rfd, RESPONSE_MAX) < 0) die(EXIT_TEMP, "out of memory");
+    if (frame_rd_init(&rd, rfd, RESPONSE_MAX) < 0) die_exit("rna-notify", EXIT_TEMP, "out of memory");
     for (i = 0; i < n; i += PDU_MAX_NOTIFS) {
         size_t k = n - i < PDU_MAX_NOTIFS ? n - i : PDU_MAX_NOTIFS;
         if (exchange(st, wfd, &rd, g + i, k) < 0) {
@@ -347,7 +334,7 @@ static void run(struct state *st)
     size_t n = 0, i, j;
 
     g = calloc(st->nitems ? st->nitems : 1, sizeof *g);
-    if (!g) die(EXIT_TEMP, "out of memory");
+    if (!g) die_exit("rna-notify", EXIT_TEMP, "out of memory");
     for (i = 0; i < st->nitems; i++)
         if (st->items[i].outcome == OUT_PENDING) g[n++] = &st->items[i];
     if (st->ucspi || st->agent) {
@@ -383,7 +370,7 @@ static int report(struct state *st)
                it->why ? it->why : "");
     }
     if (fflush(stdout) == EOF || ferror(stdout))
-        die(EXIT_TEMP, "unable to write the report: %s", strerror(errno));
+        die_exit("rna-notify", EXIT_TEMP, "unable to write the report: %s", strerror(errno));
     return temp ? EXIT_TEMP : perm ? EXIT_PERM : 0;
 }
 
@@ -425,7 +412,7 @@ int main(int argc, char **argv)
     }
     if (st.agent && st.ucspi) usage();
     if (st.ucspi && (fcntl(6, F_GETFD) < 0 || fcntl(7, F_GETFD) < 0))
-        die(EXIT_PERM, "-u: descriptors 6 and 7 are not open (run me under tcpclient)");
+        die_exit("rna-notify", EXIT_PERM, "-u: descriptors 6 and 7 are not open (run me under tcpclient)");
     /* a closed agent must give EPIPE, not kill us */
     signal(SIGPIPE, SIG_IGN);
     if (optind < argc) {

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "die.h"
 #include "dnsq.h"
 #include "esc.h"
 #include "frame.h"
@@ -84,11 +85,9 @@ static void die(int code, const char *fmt, ...)
         reset_session(cleanup_st);
         memset(cleanup_st->password, 0, sizeof cleanup_st->password);
     }
-    fputs("rna-query: fatal: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    die_vline("rna-query", "fatal", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(code);
 }
 
