@@ -15,10 +15,15 @@ SECS=${SECS:-1.5}
 N=${N:-1000000}
 ACCTS=${ACCTS:-100000}
 RESULTS=${RESULTS:-bench/RESULTS.md}
-RB=$BUILD/bench/rnabench
-BIN=$(cd "$BUILD/bin" && pwd)
-NULLF=$(cd "$BUILD/bench" && pwd)/null-filter
 W=$(mktemp -d /tmp/rna-bench.XXXXXX)
+# Measure copies: a rebuild of $BUILD during the run must not change (or
+# briefly remove) the programs under test.
+mkdir "$W/bin"
+for p in rna-store rnasp-d rnaqp-d; do cp "$BUILD/bin/$p" "$W/bin/"; done
+for p in rnabench null-filter null-unix; do cp "$BUILD/bench/$p" "$W/bin/"; done
+RB=$W/bin/rnabench
+BIN=$W/bin
+NULLF=$W/bin/null-filter
 PIDS=""
 T=$W/results.tsv
 : > "$T"
@@ -97,20 +102,27 @@ listen() {
 
 # val KEY OUTPUT: the number after KEY in rnabench's output.
 val() { echo "$2" | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }'; }
+# one FIELD 'command': run it, print the field; a failed run is retried
+# once, then recorded as NA.
+one() {
+  o=$(eval "$2") || o=$(eval "$2") || { say "failed twice: $2"; echo NA; return; }
+  v=$(val "$1" "$o")
+  echo "${v:-NA}"
+}
 # pairs FIG KEY FIELD 'A command' 'B command' ['C command']: one warm-up of
 # each, then PAIRS rounds A B (C); one line per pair into $T.
 pairs() {
   fig=$1 key=$2 field=$3 a=$4 b=$5 c=${6:-}
   say "figure $fig $key: warm-up"
-  eval "$a" >/dev/null
-  eval "$b" >/dev/null
-  [ -z "$c" ] || eval "$c" >/dev/null
+  one "$field" "$a" >/dev/null
+  one "$field" "$b" >/dev/null
+  [ -z "$c" ] || one "$field" "$c" >/dev/null
   p=1
   while [ $p -le "$PAIRS" ]; do
-    va=$(val "$field" "$(eval "$a")")
-    vb=$(val "$field" "$(eval "$b")")
+    va=$(one "$field" "$a")
+    vb=$(one "$field" "$b")
     vc=
-    [ -z "$c" ] || vc=$(val "$field" "$(eval "$c")")
+    [ -z "$c" ] || vc=$(one "$field" "$c")
     say "figure $fig $key pair $p: A $va B $vb${vc:+ C $vc}"
     printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$p" "$va" "$vb" "${vc:--}" >> "$T"
     p=$((p + 1))
@@ -134,7 +146,7 @@ stop "$SPL" "$SPN" "$F1S"
 new_store f2 0
 start_store f2; F2S=$SPID
 start_redis r2 no; R2=$RPID; R2S=$RSOCK
-"$BUILD/bench/null-unix" "$W/null.sock" & NU=$!
+"$BIN/null-unix" "$W/null.sock" & NU=$!
 PIDS="$PIDS $NU"
 for cd in 1:1 8:1 1:64; do
   c=${cd%:*} d=${cd#*:}
@@ -197,18 +209,18 @@ T1=$(date +%s)
 
 # stats KEY COL: min median max of column COL (3 = A, 4 = B, 5 = C) for KEY.
 stats() {
-  awk -F '\t' -v k="$1" -v c="$2" '$1 == k { print $c }' "$T" | sort -g |
+  awk -F '\t' -v k="$1" -v c="$2" '$1 == k && $c ~ /^[0-9.]+$/ { print $c }' "$T" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - -"; exit }
       m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       printf "%.4g %.4g %.4g\n", v[1], m, v[NR] }'
 }
 # ratios KEY: per-pair A/B, then the median.
 ratios() {
-  awk -F '\t' -v k="$1" '$1 == k && $4 > 0 { printf "%s%.3f", n++ ? " " : "", $3 / $4 }
+  awk -F '\t' -v k="$1" '$1 == k && $3 ~ /^[0-9.]+$/ && $4 ~ /^[0-9.]+$/ && $4 > 0 { printf "%s%.3f", n++ ? " " : "", $3 / $4 }
     END { print "" }' "$T"
 }
 medratio() {
-  awk -F '\t' -v k="$1" '$1 == k && $4 > 0 { print $3 / $4 }' "$T" | sort -g |
+  awk -F '\t' -v k="$1" '$1 == k && $3 ~ /^[0-9.]+$/ && $4 ~ /^[0-9.]+$/ && $4 > 0 { print $3 / $4 }' "$T" | sort -g |
     awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       printf "%.3f\n", m }'
 }
