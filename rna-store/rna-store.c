@@ -981,6 +981,7 @@ static void loop(struct store *s)
         /* group commit: one write and one sync for the whole turn */
         if (journal_pending(&s->j) && journal_flush(&s->j, sync_on(s)) < 0)
             die(s, 111, "unable to write the journal: %s", strerror(errno));
+        logflush(s); /* the turn's log lines go out before its answers */
         for (i = 0; i < s->ncl; i++)
             if (!s->cl[i]->dead && s->cl[i]->out.len > s->cl[i]->outoff)
                 client_write(s->cl[i]);

@@ -393,11 +393,11 @@ static void test_expiry(void)
     size_t plen;
     uint32_t ids[8];
     submit1("alice", "example.org", ST, 1200, NULL);
-    sleep(2);
+    sleep(3);
     submit1("alice", "example.org", ST, 1201, NULL);
     T_OK(conn(&c) == 0, "connect");
     storec_begin(&c, STORE_OP_EXPIRE);
-    storec_put_u64(&c.w, 1);
+    storec_put_u64(&c.w, 2); /* 1200 is 3 s old, 1201 (unless this machine stalls 2 s) 0 s */
     T_OK(storec_call(&c, clock_ms() + 5000, &p, &plen) == STORE_OK && plen == 4 &&
              storec_get_u32(p) == 1,
          "expiry_removes_older_than_age");
@@ -438,7 +438,15 @@ static void test_reload_broken(void)
     }
     base_config();
     T_OK(agent_cfg_write(dir) == 0, "write good config again");
-    usleep(1200000); /* the store notices a changed file within a second */
+    {
+        /* the store notices a replaced file within a second, unprompted */
+        int i, seen = 0;
+        for (i = 0; i < 100 && !seen; i++) {
+            usleep(100000);
+            seen = agent_log_count(dir, "store.log", "config loaded (changed)") > 0;
+        }
+        T_OK(seen, "reload_replaced_cdb_picked_up_without_signal");
+    }
     T_OK(conn(&c) == 0 && agent_stat(&c, "config") == 1, "config in force");
     storec_close(&c);
 }
@@ -584,7 +592,8 @@ static void test_stuck_clients(void)
     }
     t = clock_ms();
     st = submit1("alice", "example.org", ST, 3100, NULL);
-    T_OK(st == STORE_OK && clock_ms() - t < 2000,
+    /* liveness, not speed: a store blocked by them would never answer */
+    T_OK(st == STORE_OK && clock_ms() - t < 10000,
          "store_stuck_clients_do_not_delay_others (%lld ms)", (long long)(clock_ms() - t));
     storec_close(&a);
     storec_close(&b);
