@@ -41,6 +41,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "die.h"
+
 #define PROG "rna-conf"
 #define MAXCONN_DEFAULT 40
 #define MAXCONN_MAX 100000
@@ -66,23 +68,9 @@ struct conf {
     unsigned long clean_every; /* 0: no cleaner */
 };
 
-static _Noreturn void die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static _Noreturn void die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fputs(PROG ": fatal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(code);
-}
-
 static _Noreturn void usage(void)
 {
-    die(100, "usage: " PROG " [-b BINDIR] [-s MAXCONN] [-q MAXCONN] [-k SECONDS]"
+    die_exit(PROG, 100, "usage: " PROG " [-b BINDIR] [-s MAXCONN] [-q MAXCONN] [-k SECONDS]"
              " DIR SERVICEDIR ACCOUNT LOGACCOUNT SPIP:PORT QPIP:PORT"
              " [--clean-every SECONDS]");
 }
@@ -105,7 +93,7 @@ static int safe_text(const char *s)
 static void need_safe(const char *what, const char *s)
 {
     if (!safe_text(s))
-        die(100, "%s '%s' has characters a run script cannot carry"
+        die_exit(PROG, 100, "%s '%s' has characters a run script cannot carry"
                  " (allowed: letters, digits, / . _ - + , @ : %% =)", what, s);
 }
 
@@ -115,13 +103,13 @@ static unsigned long number(const char *what, const char *s, unsigned long min,
 {
     unsigned long v = 0;
     const char *p = s;
-    if (*p == 0) die(100, "invalid %s '%s'", what, s);
+    if (*p == 0) die_exit(PROG, 100, "invalid %s '%s'", what, s);
     for (; *p; p++) {
         if (*p < '0' || *p > '9' || v > (max - (unsigned long)(*p - '0')) / 10)
-            die(100, "invalid %s '%s' (a number from %lu to %lu)", what, s, min, max);
+            die_exit(PROG, 100, "invalid %s '%s' (a number from %lu to %lu)", what, s, min, max);
         v = v * 10 + (unsigned long)(*p - '0');
     }
-    if (v < min) die(100, "invalid %s '%s' (a number from %lu to %lu)", what, s, min, max);
+    if (v < min) die_exit(PROG, 100, "invalid %s '%s' (a number from %lu to %lu)", what, s, min, max);
     return v;
 }
 
@@ -137,19 +125,19 @@ static void address(const char *what, const char *s, char *ip, size_t iplen, cha
     char tmp[64];
     int v6 = 0;
 
-    if (!colon || colon == s) die(100, "invalid %s address '%s' (IP:PORT)", what, s);
+    if (!colon || colon == s) die_exit(PROG, 100, "invalid %s address '%s' (IP:PORT)", what, s);
     hl = (size_t)(colon - s);
     if (s[0] == '[') {
-        if (hl < 3 || s[hl - 1] != ']') die(100, "invalid %s address '%s' (IP:PORT)", what, s);
+        if (hl < 3 || s[hl - 1] != ']') die_exit(PROG, 100, "invalid %s address '%s' (IP:PORT)", what, s);
         h = s + 1;
         hl -= 2;
         v6 = 1;
     }
-    if (hl >= sizeof tmp || hl >= iplen) die(100, "invalid %s address '%s'", what, s);
+    if (hl >= sizeof tmp || hl >= iplen) die_exit(PROG, 100, "invalid %s address '%s'", what, s);
     memcpy(tmp, h, hl);
     tmp[hl] = 0;
     if (inet_pton(v6 ? AF_INET6 : AF_INET, tmp, bin) != 1)
-        die(100, "invalid %s address '%s'%s", what, s,
+        die_exit(PROG, 100, "invalid %s address '%s'%s", what, s,
             v6 ? "" : " (IPv4 a.b.c.d, or IPv6 in brackets)");
     memcpy(ip, tmp, hl + 1);
     snprintf(port, portlen, "%lu", number("port", colon + 1, 1, 65535));
@@ -162,8 +150,8 @@ static void lookup(struct account *a, const char *name)
     errno = 0;
     pw = getpwnam(name);
     if (!pw) {
-        if (errno) die(111, "unable to look up account %s: %s", name, strerror(errno));
-        die(111, "unknown account %s", name);
+        if (errno) die_exit(PROG, 111, "unable to look up account %s: %s", name, strerror(errno));
+        die_exit(PROG, 111, "unknown account %s", name);
     }
     a->name = name;
     a->uid = pw->pw_uid;
@@ -179,7 +167,7 @@ static void own_bindir(char *out, const char *argv0)
     struct stat st;
 
     if (strchr(argv0, '/')) {
-        if (!realpath(argv0, buf)) die(111, "unable to resolve %s: %s", argv0, strerror(errno));
+        if (!realpath(argv0, buf)) die_exit(PROG, 111, "unable to resolve %s: %s", argv0, strerror(errno));
         *strrchr(buf, '/') = 0;
         if (buf[0] == 0) strcpy(buf, "/");
         memcpy(out, buf, strlen(buf) + 1);
@@ -200,19 +188,19 @@ static void own_bindir(char *out, const char *argv0)
         p += n;
         if (*p == ':') p++;
     }
-    die(100, "cannot tell where the programs are; give -b BINDIR");
+    die_exit(PROG, 100, "cannot tell where the programs are; give -b BINDIR");
 }
 
 static void join(char *out, const char *a, const char *b)
 {
     if ((size_t)snprintf(out, PATH_LEN, "%s/%s", a, b) >= PATH_LEN)
-        die(100, "path too long: %s/%s", a, b);
+        die_exit(PROG, 100, "path too long: %s/%s", a, b);
 }
 
 static void make_dir(const char *path, mode_t mode)
 {
-    if (mkdir(path, mode) < 0) die(111, "unable to create %s: %s", path, strerror(errno));
-    if (chmod(path, mode) < 0) die(111, "unable to set mode of %s: %s", path, strerror(errno));
+    if (mkdir(path, mode) < 0) die_exit(PROG, 111, "unable to create %s: %s", path, strerror(errno));
+    if (chmod(path, mode) < 0) die_exit(PROG, 111, "unable to set mode of %s: %s", path, strerror(errno));
 }
 
 /* Write a file whole, fsync it, set its mode. */
@@ -223,23 +211,23 @@ static void write_file(const char *path, mode_t mode, const char *fmt, ...)
 {
     va_list ap;
     FILE *f = fopen(path, "wx");
-    if (!f) die(111, "unable to create %s: %s", path, strerror(errno));
+    if (!f) die_exit(PROG, 111, "unable to create %s: %s", path, strerror(errno));
     va_start(ap, fmt);
     vfprintf(f, fmt, ap);
     va_end(ap);
     if (fflush(f) != 0 || fsync(fileno(f)) < 0 || ferror(f)) {
         int e = errno;
         fclose(f);
-        die(111, "unable to write %s: %s", path, strerror(e));
+        die_exit(PROG, 111, "unable to write %s: %s", path, strerror(e));
     }
-    if (fclose(f) != 0) die(111, "unable to write %s: %s", path, strerror(errno));
-    if (chmod(path, mode) < 0) die(111, "unable to set mode of %s: %s", path, strerror(errno));
+    if (fclose(f) != 0) die_exit(PROG, 111, "unable to write %s: %s", path, strerror(errno));
+    if (chmod(path, mode) < 0) die_exit(PROG, 111, "unable to set mode of %s: %s", path, strerror(errno));
 }
 
 static void give(const char *path, const struct account *a)
 {
     if (lchown(path, a->uid, a->gid) < 0)
-        die(111, "unable to hand %s to %s: %s", path, a->name, strerror(errno));
+        die_exit(PROG, 111, "unable to hand %s to %s: %s", path, a->name, strerror(errno));
 }
 
 /* SVC/log: multilog t as LOGACCOUNT into SVC/log/main. */
@@ -278,7 +266,7 @@ static void run_tcprules(const char *svc)
 {
     pid_t pid = fork();
     int st;
-    if (pid < 0) die(111, "unable to fork: %s", strerror(errno));
+    if (pid < 0) die_exit(PROG, 111, "unable to fork: %s", strerror(errno));
     if (pid == 0) {
         int fd;
         if (chdir(svc) < 0) _exit(111);
@@ -289,9 +277,9 @@ static void run_tcprules(const char *svc)
         _exit(111);
     }
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) die(111, "unable to wait for tcprules: %s", strerror(errno));
+        if (errno != EINTR) die_exit(PROG, 111, "unable to wait for tcprules: %s", strerror(errno));
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        die(111, "tcprules failed in %s (is ucspi-tcp installed?)", svc);
+        die_exit(PROG, 111, "tcprules failed in %s (is ucspi-tcp installed?)", svc);
 }
 
 /* One listener: rnasp (rnasp-d) or rnaqp (rnaqp-d). */
@@ -369,19 +357,19 @@ int main(int argc, char **argv)
 
     /* everything is checked before anything is created */
     if (bindir) {
-        if (!realpath(bindir, c.bindir)) die(100, "unable to resolve %s: %s", bindir, strerror(errno));
+        if (!realpath(bindir, c.bindir)) die_exit(PROG, 100, "unable to resolve %s: %s", bindir, strerror(errno));
     } else {
         own_bindir(c.bindir, argv0);
     }
     need_safe("program directory", c.bindir);
     join(p, c.bindir, "rna-store");
-    if (access(p, X_OK) < 0) die(100, "no program %s: %s", p, strerror(errno));
+    if (access(p, X_OK) < 0) die_exit(PROG, 100, "no program %s: %s", p, strerror(errno));
 
-    if (!realpath(argv[0], c.dir)) die(100, "unable to resolve %s: %s", argv[0], strerror(errno));
+    if (!realpath(argv[0], c.dir)) die_exit(PROG, 100, "unable to resolve %s: %s", argv[0], strerror(errno));
     need_safe("agent directory", c.dir);
     join(p, c.dir, "config");
     if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-        die(100, "%s: not an agent directory (no config/; see rna-admin init)", c.dir);
+        die_exit(PROG, 100, "%s: not an agent directory (no config/; see rna-admin init)", c.dir);
 
     c.servicedir = argv[1];
     need_safe("service directory", c.servicedir);
@@ -390,20 +378,20 @@ int main(int argc, char **argv)
     address("RNASP", argv[4], c.spip, sizeof c.spip, c.spport, sizeof c.spport);
     address("RNAQP", argv[5], c.qpip, sizeof c.qpip, c.qpport, sizeof c.qpport);
     if (strcmp(c.spip, c.qpip) == 0 && strcmp(c.spport, c.qpport) == 0)
-        die(100, "RNASP and RNAQP need separate addresses");
+        die_exit(PROG, 100, "RNASP and RNAQP need separate addresses");
 
     nsvc = c.clean_every ? 4 : 3;
     for (i = 0; i < nsvc; i++) {
         join(svc, c.servicedir, names[i]);
-        if (lstat(svc, &st) == 0) die(100, "%s exists; remove it or choose another SERVICEDIR", svc);
-        if (errno != ENOENT) die(111, "unable to stat %s: %s", svc, strerror(errno));
+        if (lstat(svc, &st) == 0) die_exit(PROG, 100, "%s exists; remove it or choose another SERVICEDIR", svc);
+        if (errno != ENOENT) die_exit(PROG, 111, "unable to stat %s: %s", svc, strerror(errno));
     }
     if (mkdir(c.servicedir, 0755) < 0 && errno != EEXIST)
-        die(111, "unable to create %s: %s", c.servicedir, strerror(errno));
+        die_exit(PROG, 111, "unable to create %s: %s", c.servicedir, strerror(errno));
 
     /* the agent's files belong to the service account */
     join(p, c.dir, "store");
-    if (mkdir(p, 0750) < 0 && errno != EEXIST) die(111, "unable to create %s: %s", p, strerror(errno));
+    if (mkdir(p, 0750) < 0 && errno != EEXIST) die_exit(PROG, 111, "unable to create %s: %s", p, strerror(errno));
     give(p, &c.acct);
     join(p, c.dir, "config");
     give(p, &c.acct);
@@ -416,7 +404,7 @@ int main(int argc, char **argv)
             join(f, p, files[k]);
             if (lstat(f, &st) < 0) {
                 if (errno == ENOENT) continue;
-                die(111, "unable to stat %s: %s", f, strerror(errno));
+                die_exit(PROG, 111, "unable to stat %s: %s", f, strerror(errno));
             }
             give(f, &c.acct);
         }
