@@ -27,6 +27,8 @@ prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_HDR = $(wildcard lib/*.h)
+# every header, program-local and test ones too: an edit rebuilds what may use it
+ALL_HDR = $(wildcard lib/*.h */*.h tests/lib/*.h)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TLIB_OBJ = $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(wildcard tests/lib/*.c))
@@ -34,7 +36,7 @@ BIN = $(PROGS:%=$(BUILD)/bin/%)
 
 all: $(BIN) $(UNIT_BIN)
 
-$(BUILD)/%.o: %.c $(LIB_HDR)
+$(BUILD)/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -87,7 +89,7 @@ check-san:
 FUZZ_SRC = $(wildcard fuzz/*.c)
 FUZZ_BIN = $(FUZZ_SRC:fuzz/%.c=build-fuzz/fuzz/%)
 FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build-fuzz/fuzz/%: fuzz/%.c $(LIB_SRC) $(LIB_HDR)
+build-fuzz/fuzz/%: fuzz/%.c $(LIB_SRC) $(ALL_HDR)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(WFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
