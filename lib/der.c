@@ -212,18 +212,24 @@ size_t der_len_size(size_t n)
     return s;
 }
 
-static void put_len(unsigned char *p, size_t n)
+size_t der_put_len(unsigned char *p, size_t n)
 {
-    size_t s = der_len_size(n);
+    size_t s = der_len_size(n), k = s;
     if (s == 1) {
         p[0] = (unsigned char)n;
-        return;
+        return 1;
     }
     p[0] = (unsigned char)(0x80 | (s - 1));
-    while (--s) {
-        p[s] = (unsigned char)(n & 0xff);
+    while (--k) {
+        p[k] = (unsigned char)(n & 0xff);
         n >>= 8;
     }
+    return s;
+}
+
+int der_w_reserve(struct der_w *w, size_t n)
+{
+    return room(w, n);
 }
 
 void der_w_prim(struct der_w *w, unsigned char ident, const void *p, size_t n)
@@ -231,7 +237,7 @@ void der_w_prim(struct der_w *w, unsigned char ident, const void *p, size_t n)
     size_t ls = der_len_size(n);
     if (room(w, 1 + ls) < 0) return;
     w->buf[w->len] = ident;
-    put_len(w->buf + w->len + 1, n);
+    der_put_len(w->buf + w->len + 1, n);
     w->len += 1 + ls;
     der_w_raw(w, p, n);
 }
@@ -289,5 +295,5 @@ void der_w_close(struct der_w *w)
         memmove(w->buf + at + ls, w->buf + at + 1, n);
         w->len += ls - 1;
     }
-    put_len(w->buf + at, n);
+    der_put_len(w->buf + at, n);
 }

@@ -93,5 +93,12 @@ void der_w_open(struct der_w *w, unsigned char ident);
 void der_w_close(struct der_w *w);
 /* Octets needed to encode a length of n. */
 size_t der_len_size(size_t n);
+/* Write the length octets of n at p (der_len_size(n) of them); returns
+ * how many. For callers that assemble headers around contents they send
+ * without copying. */
+size_t der_put_len(unsigned char *p, size_t n);
+/* Make room for n more octets now (one allocation instead of several
+ * doublings). 0, or -1 with w->err set. */
+int der_w_reserve(struct der_w *w, size_t n);
 
 #endif

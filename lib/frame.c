@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int64_t clock_ms(void)
@@ -172,6 +173,42 @@ int frame_write_all(int fd, const void *p, size_t n, int64_t deadline)
         }
         q += k;
         n -= (size_t)k;
+    }
+    return 0;
+}
+
+int frame_writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
+{
+    while (n > 0) {
+        ssize_t k;
+        if (iov->iov_len == 0) {
+            iov++;
+            n--;
+            continue;
+        }
+        k = writev(fd, iov, n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                int w = frame_wait_fd(fd, POLLOUT, deadline, NULL, NULL);
+                if (w == 0) {
+                    errno = ETIMEDOUT;
+                    return -1;
+                }
+                if (w < 0) return -1;
+                continue;
+            }
+            return -1;
+        }
+        while (n > 0 && (size_t)k >= iov->iov_len) {
+            k -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + k;
+            iov->iov_len -= (size_t)k;
+        }
     }
     return 0;
 }

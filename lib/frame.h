@@ -68,6 +68,10 @@ int frame_wait_fd(int fd, short events, int64_t deadline,
  * full. 0, or -1 with errno (ETIMEDOUT, EPIPE, ...). */
 int frame_write_all(int fd, const void *p, size_t n, int64_t deadline);
 
+/* The same for a gather list (iov is consumed as it is written). */
+struct iovec;
+int frame_writev_all(int fd, struct iovec *iov, int n, int64_t deadline);
+
 /* Build a frame in a der_w: begin reserves the 4 length octets, end fills
  * them. end returns -1 (errno from w->err, or E2BIG) if the PDU could not
  * be built. */

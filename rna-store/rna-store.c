@@ -526,6 +526,11 @@ static void rbegin(struct store *s, struct client *c, const unsigned char *p,
     mem_take(&s->m, a, &c->pend);
     s->m.st.retrieves++;
     off = c->out.len;
+    {
+        size_t total = 16; /* frame, version, status, count */
+        for (x = c->pend.head; x; x = x->anext) total += x->len;
+        der_w_reserve(&c->out, total); /* one allocation, no doublings */
+    }
     resp_begin(c, STORE_OK);
     storec_put_u32(&c->out, (uint32_t)c->pend.count);
     for (x = c->pend.head; x; x = x->anext) der_w_raw(&c->out, x->blob, x->len);
