@@ -33,6 +33,7 @@ run_one() {
   pass=$((pass + p))
   fail=$((fail + f))
   echo "$name: $p passed, $f failed ($(( $(date +%s) - start ))s)"
+  grep '^# ' "$log" | sed 's/^/  /'   # figures a test reports
   if [ "$f" -ne 0 ]; then
     grep '^not ok' "$log" | sed 's/^/  /'
     echo "  --- stderr (last 30 lines):"
