@@ -153,30 +153,6 @@ enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
     }
 }
 
-int frame_write_all(int fd, const void *p, size_t n, int64_t deadline)
-{
-    const unsigned char *q = p;
-    while (n > 0) {
-        ssize_t k = write(fd, q, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int w = frame_wait_fd(fd, POLLOUT, deadline, NULL, NULL);
-                if (w == 0) {
-                    errno = ETIMEDOUT;
-                    return -1;
-                }
-                if (w < 0) return -1;
-                continue;
-            }
-            return -1;
-        }
-        q += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 int frame_writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
 {
     while (n > 0) {
@@ -211,6 +187,12 @@ int frame_writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
         }
     }
     return 0;
+}
+
+int frame_write_all(int fd, const void *p, size_t n, int64_t deadline)
+{
+    struct iovec iov = {(void *)p, n};
+    return frame_writev_all(fd, &iov, 1, deadline);
 }
 
 void frame_w_begin(struct der_w *w)
