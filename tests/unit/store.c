@@ -654,6 +654,12 @@ int main(void)
     test_stuck_clients();
     test_sigterm();
     T_OK(agent_store_stop(pid) == 0, "store stops cleanly");
+    if (t_done()) {
+        /* a failure: show what the store said, for the runner's report */
+        char cmd[800];
+        snprintf(cmd, sizeof cmd, "tail -n 25 '%s/store.log' >&2", dir);
+        if (system(cmd) != 0) fprintf(stderr, "store.c: no store.log\n");
+    }
     test_disk_full();
     if (!getenv("KEEP")) agent_rmdir(dir);
     return t_done();
