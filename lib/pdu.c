@@ -692,19 +692,23 @@ void pdu_put_notif(struct der_w *w, const struct pdu_notif *n)
     der_w_close(w);
 }
 
+void pdu_put_submitter(struct der_w *w, const struct pdu_client *c)
+{
+    der_w_open(w, CTX | DER_CONSTRUCTED | 1);
+    put_ipaddress(w, 0, &c->addr);
+    der_w_uint(w, CTX | 1, c->addr.port);
+    if (c->has_domain)
+        der_w_prim(w, CTX | DER_CONSTRUCTED | 2, c->domain.p, c->domain.len);
+    der_w_close(w);
+}
+
 void pdu_put_nald(struct der_w *w, const struct pdu_nald *x)
 {
     der_w_open(w, UNI | DER_CONSTRUCTED | DER_T_SEQUENCE);
     der_w_open(w, CTX | DER_CONSTRUCTED | 0);
     notif_elements(w, &x->n);
     der_w_close(w);
-    der_w_open(w, CTX | DER_CONSTRUCTED | 1);
-    put_ipaddress(w, 0, &x->submitter.addr);
-    der_w_uint(w, CTX | 1, x->submitter.addr.port);
-    if (x->submitter.has_domain)
-        der_w_prim(w, CTX | DER_CONSTRUCTED | 2, x->submitter.domain.p,
-                   x->submitter.domain.len);
-    der_w_close(w);
+    pdu_put_submitter(w, &x->submitter);
     der_w_uint(w, CTX | 2, x->date);
     der_w_close(w);
 }

@@ -194,6 +194,9 @@ int pdu_loc_eq(const struct pdu_loc *a, const struct pdu_loc *b);
 
 void pdu_put_notif(struct der_w *w, const struct pdu_notif *n);
 void pdu_put_nald(struct der_w *w, const struct pdu_nald *x);
+/* The submitter element of a NotificationAndLocalData: [1] IMPLICIT
+ * ClientLocation, tag and all. */
+void pdu_put_submitter(struct der_w *w, const struct pdu_client *c);
 
 void pdu_enc_cmd_notify_begin(struct der_w *w);
 void pdu_enc_cmd_notify_end(struct der_w *w);

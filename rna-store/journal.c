@@ -145,65 +145,116 @@ static const unsigned char *rd_take(struct rd *r, size_t n)
     return q;
 }
 
-/* One node entry: [seq][date][key][alen][acct][blen][blob] (the order of
- * journal_put_node). Creates and links it. */
-static int replay_node(struct rd *r, struct mem *m, struct seqmap *sm,
-                       uint64_t date_override, int has_date)
+/* Replay state: the seq -> node map, and the submitter of the last
+ * snapshot node (consecutive nodes of one batch share it again). */
+struct replay {
+    struct mem *m;
+    struct seqmap sm;
+    struct subm *last;
+};
+
+/* A submitter entry: [u16 len][ClientLocation TLV]. */
+static struct subm *rd_subm(struct rd *r, struct replay *rp)
 {
-    uint64_t seq = rd_u64(r), date = has_date ? rd_u64(r) : date_override;
-    uint64_t key = rd_u64(r);
-    const unsigned char *al = rd_take(r, 1);
-    const unsigned char *an, *blob;
+    uint32_t n;
+    const unsigned char *p;
+    if ((size_t)(r->end - r->p) < 2) {
+        r->bad = 1;
+        return NULL;
+    }
+    n = (uint32_t)r->p[0] << 8 | r->p[1];
+    r->p += 2;
+    p = rd_take(r, n);
+    if (!p) return NULL;
+    if (rp->last && rp->last->len == n && memcmp(rp->last->der, p, n) == 0) {
+        mem_subm_ref(rp->last);
+        return rp->last;
+    }
+    mem_subm_unref(rp->last);
+    rp->last = mem_subm_new(p, n);
+    if (!rp->last) return NULL;
+    mem_subm_ref(rp->last); /* one for the caller, one kept here */
+    return rp->last;
+}
+
+/* One node entry: [seq][date][key][alen][acct][sub][blen][notification]
+ * in snapshots; [seq][key][alen][acct][blen][notification] in accept
+ * records, whose date and submitter are the record's (see put_node).
+ * Creates and links it, taking the reference to sub. */
+static int replay_node(struct rd *r, struct replay *rp, uint64_t date,
+                       struct subm *sub, int snapshot)
+{
+    uint64_t seq = rd_u64(r);
+    uint32_t key;
+    const unsigned char *al, *an, *blob;
     uint32_t blen;
     struct acct *a;
     struct node *x;
 
-    if (!al) return -1;
-    an = rd_take(r, al[0]);
+    if (snapshot) date = rd_u64(r);
+    key = rd_u32(r);
+    al = rd_take(r, 1);
+    an = al ? rd_take(r, al[0]) : NULL;
+    if (snapshot && an) sub = rd_subm(r, rp);
     blen = rd_u32(r);
     blob = rd_take(r, blen);
-    if (!an || !blob) return -1;
-    a = mem_acct(m, (const char *)an, al[0], 1);
-    if (!a) return -1;
+    if (!blob || !sub || date > UINT32_MAX) goto fail;
+    a = mem_acct(rp->m, (const char *)an, al[0], 1);
+    if (!a) goto fail;
     x = mem_node_new(blob, blen);
-    if (!x) return -1;
+    if (!x) goto fail;
     x->seq = seq;
-    x->date = (int64_t)date;
+    x->date = (uint32_t)date;
     x->key = key;
     x->acct = a;
-    mem_link_new(m, x);
-    if (seqmap_put(sm, x) < 0) return -1;
+    x->sub = sub;
+    mem_link_new(rp->m, x);
+    if (seqmap_put(&rp->sm, x) < 0) return -1;
     return 0;
+fail:
+    mem_subm_unref(sub);
+    return -1;
 }
 
-static void replay_remove(struct mem *m, struct seqmap *sm, uint64_t seq)
+static void replay_remove(struct replay *rp, uint64_t seq)
 {
-    struct node *x = seqmap_take(sm, seq);
-    if (x) mem_remove(m, x);
+    struct node *x = seqmap_take(&rp->sm, seq);
+    if (x) mem_remove(rp->m, x);
 }
 
-/* Apply one record. -1 if its payload does not parse. */
-static int apply(struct mem *m, struct seqmap *sm, unsigned type,
-                 struct rd *r, int *snapend)
+#define APPLY_BAD (-1)    /* does not parse, or no memory */
+#define APPLY_OLD (-2)    /* a record type of the earlier format */
+
+/* Apply one record: 0, APPLY_BAD or APPLY_OLD. */
+static int apply(struct replay *rp, unsigned type, struct rd *r, int *snapend)
 {
+    struct mem *m = rp->m;
     uint32_t n, i;
     switch (type) {
     case JREC_ACCEPT: {
         uint64_t date = rd_u64(r);
+        struct subm *sub = rd_subm(r, rp);
+        if (!sub) return APPLY_BAD;
         n = rd_u32(r);
         for (i = 0; i < n && !r->bad; i++) {
             uint64_t s = rd_u64(r);
             struct node *x;
             if (r->bad) break;
-            x = seqmap_take(sm, s);
+            x = seqmap_take(&rp->sm, s);
             if (x) {
                 m->st.replaced++;
                 mem_remove(m, x);
             }
         }
         n = rd_u32(r);
-        for (i = 0; i < n && !r->bad; i++)
-            if (replay_node(r, m, sm, date, 0) < 0) return -1;
+        for (i = 0; i < n && !r->bad; i++) {
+            mem_subm_ref(sub);
+            if (replay_node(r, rp, date, sub, 0) < 0) {
+                mem_subm_unref(sub);
+                return APPLY_BAD;
+            }
+        }
+        mem_subm_unref(sub);
         break;
     }
     case JREC_CLEAR:
@@ -211,29 +262,44 @@ static int apply(struct mem *m, struct seqmap *sm, unsigned type,
         n = rd_u32(r);
         for (i = 0; i < n && !r->bad; i++) {
             uint64_t s = rd_u64(r);
-            if (!r->bad) replay_remove(m, sm, s);
+            if (!r->bad) replay_remove(rp, s);
         }
         break;
     case JREC_SNAPNODE:
-        if (replay_node(r, m, sm, 0, 1) < 0) return -1;
+        if (replay_node(r, rp, 0, NULL, 1) < 0) return APPLY_BAD;
         break;
     case JREC_SNAPEND:
-        if (rd_u64(r) != m->total) return -1; /* count of nodes written */
+        if (rd_u64(r) != m->total) return APPLY_BAD; /* count of nodes written */
         *snapend = 1;
         break;
+    case JREC_ACCEPT_V1:
+    case JREC_SNAPNODE_V1:
+        return APPLY_OLD;
     default:
-        return -1;
+        return APPLY_BAD;
     }
-    return r->bad || r->p != r->end ? -1 : 0;
+    return r->bad || r->p != r->end ? APPLY_BAD : 0;
+}
+
+static void replay_done(struct replay *rp)
+{
+    free(rp->sm.t);
+    rp->sm.t = NULL;
+    mem_subm_unref(rp->last);
+    rp->last = NULL;
 }
 
 /* Walk the records of a mapped file. Returns the offset just past the
- * last good record. */
-static size_t replay_buf(const unsigned char *p, size_t len, struct mem *m,
-                         struct seqmap *sm, int snapshot, uint64_t *gen,
-                         int *snapend, uint64_t *count)
+ * last good record. A stop at a record that is short or fails its
+ * checksum is a torn tail; a stop at one that checks but cannot be
+ * applied sets *failed (APPLY_BAD or APPLY_OLD): that record was written
+ * whole, so it must never be cut. */
+static size_t replay_buf(const unsigned char *p, size_t len, struct replay *rp,
+                         int snapshot, uint64_t *gen, int *snapend,
+                         uint64_t *count, int *failed)
 {
     size_t off = 0;
+    *failed = 0;
     while (len - off >= REC_HDR + 1) {
         uint32_t rl = storec_get_u32(p + off);
         uint64_t ck = storec_get_u64(p + off + 4);
@@ -246,9 +312,12 @@ static size_t replay_buf(const unsigned char *p, size_t len, struct mem *m,
         r.bad = 0;
         if (snapshot && body[0] == JREC_SNAPHDR) {
             *gen = rd_u64(&r);
-            m->next_seq = rd_u64(&r);
-            if (r.bad) break;
-        } else if (apply(m, sm, body[0], &r, snapend) < 0) {
+            rp->m->next_seq = rd_u64(&r);
+            if (r.bad) {
+                *failed = APPLY_BAD;
+                break;
+            }
+        } else if ((*failed = apply(rp, body[0], &r, snapend)) < 0) {
             break;
         }
         (*count)++;
@@ -320,10 +389,10 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
                  const char **why)
 {
     struct hash_key k;
-    struct seqmap sm = {NULL, 0, 0};
+    struct replay rp;
     const unsigned char *p;
     size_t len, good;
-    int fd;
+    int fd, failed = 0;
     uint64_t count = 0;
 
     memset(j, 0, sizeof *j);
@@ -347,6 +416,8 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
         return -1;
     }
     if (mem_init(m, &k) < 0) goto oom;
+    memset(&rp, 0, sizeof rp);
+    rp.m = m;
     j->gen = 1;
 
     fd = openat(j->dirfd, "snapshot", O_RDONLY | O_CLOEXEC);
@@ -357,13 +428,16 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
             *why = "unable to read store/snapshot";
             return -1;
         }
-        good = replay_buf(p, len, m, &sm, 1, &j->gen, &snapend, &count);
+        good = replay_buf(p, len, &rp, 1, &j->gen, &snapend, &count, &failed);
         if (p) munmap((void *)p, len);
         close(fd);
         if (!snapend || good != len) {
             errno = EPROTO;
-            *why = "store/snapshot is damaged (no end record)";
-            free(sm.t);
+            *why = failed == APPLY_OLD
+                       ? "store/snapshot was written by an earlier rna-store in an older format"
+                   : failed ? "store/snapshot has a record that cannot be applied (damaged, or out of memory)"
+                            : "store/snapshot is damaged (no end record)";
+            replay_done(&rp);
             return -1;
         }
     } else if (errno != ENOENT) {
@@ -374,22 +448,30 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
     j->fd = open_journal(j, j->gen, 0);
     if (j->fd < 0) {
         *why = "unable to open journal";
-        free(sm.t);
+        replay_done(&rp);
         return -1;
     }
     if (map_file(j->fd, &p, &len) < 0) {
         *why = "unable to read journal";
-        free(sm.t);
+        replay_done(&rp);
         return -1;
     }
     {
         int dummy = 0;
         uint64_t g = 0;
         count = 0;
-        good = replay_buf(p, len, m, &sm, 0, &g, &dummy, &count);
+        good = replay_buf(p, len, &rp, 0, &g, &dummy, &count, &failed);
     }
     if (p) munmap((void *)p, len);
-    free(sm.t);
+    replay_done(&rp);
+    if (failed) {
+        /* written whole: cutting it would lose acknowledged notifications */
+        errno = EPROTO;
+        *why = failed == APPLY_OLD
+                   ? "the journal was written by an earlier rna-store in an older format; not replaying or cutting it"
+                   : "the journal has a record that checks but cannot be applied (damaged, or out of memory); not cutting it";
+        return -1;
+    }
     j->replayed = count;
     if (good != len) {
         /* A torn tail: never acknowledged. Cut it so appends follow the
@@ -509,25 +591,34 @@ int journal_flush(struct journal *j, int sync)
 
 size_t journal_node_size(const struct node *x)
 {
-    return 8 + 8 + 8 + 1 + x->acct->nlen + 4 + x->len;
+    return 8 + 4 + 1 + x->acct->nlen + 4 + x->len;
 }
 
-/* [seq][key][alen][acct][blen][blob] for ACCEPT; snapshots add the date
- * after seq (see replay_node). */
-static void put_node(struct der_w *w, const struct node *x, int with_date)
+void journal_put_subm(struct journal *j, const struct subm *sub)
 {
+    unsigned char l[2] = {(unsigned char)(sub->len >> 8), (unsigned char)sub->len};
+    der_w_raw(&j->buf, l, 2);
+    der_w_raw(&j->buf, sub->der, sub->len);
+}
+
+/* [seq][key][alen][acct][blen][notification] for ACCEPT; snapshots add
+ * the date after seq and the submitter after acct (see replay_node). */
+static void put_node(struct journal *j, const struct node *x, int snapshot)
+{
+    struct der_w *w = &j->buf;
     storec_put_u64(w, x->seq);
-    if (with_date) storec_put_u64(w, (uint64_t)x->date);
-    storec_put_u64(w, x->key);
+    if (snapshot) storec_put_u64(w, x->date);
+    storec_put_u32(w, x->key);
     der_w_raw(w, &x->acct->nlen, 1);
     der_w_raw(w, x->acct->name, x->acct->nlen);
+    if (snapshot) journal_put_subm(j, x->sub);
     storec_put_u32(w, x->len);
     der_w_raw(w, x->blob, x->len);
 }
 
 void journal_put_node(struct journal *j, const struct node *x)
 {
-    put_node(&j->buf, x, 0);
+    put_node(j, x, 0);
 }
 
 /* ---- compaction ---- */
@@ -553,7 +644,7 @@ int journal_compact(struct journal *j, struct mem *m)
     journal_rec_end(&tmp);
     for (x = m->ghead; x; x = x->gnext) {
         journal_rec_begin(&tmp, JREC_SNAPNODE);
-        put_node(&tmp.buf, x, 1);
+        put_node(&tmp, x, 1);
         journal_rec_end(&tmp);
         count++;
         if (tmp.buf.len >= (1u << 20)) {

@@ -10,6 +10,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,7 @@ void mem_free(struct mem *m)
     size_t i;
     while (x) {
         nx = x->gnext;
-        free(x);
+        mem_node_free(x);
         x = nx;
     }
     for (i = 0; i <= m->amask; i++) {
@@ -94,7 +95,7 @@ struct acct *mem_acct(struct mem *m, const char *name, size_t len, int create)
     for (a = m->atab[b]; a; a = a->hnext)
         if (a->nlen == len && memcmp(a->name, name, len) == 0) return a;
     if (!create) return NULL;
-    a = calloc(1, sizeof *a);
+    a = calloc(1, offsetof(struct acct, name) + len + 1);
     if (!a) return NULL;
     memcpy(a->name, name, len);
     a->nlen = (unsigned char)len;
@@ -128,7 +129,7 @@ static void add_len(struct hash_st *s, size_t n)
 /* PROTOCOL.md 5.1: same recipient mailbox (local part exact, domain
  * case-insensitive), same storeclear (domains case-insensitive), same
  * identifier. */
-uint64_t mem_collapse_key(const struct mem *m, const struct pdu_notif *n)
+uint32_t mem_collapse_key(const struct mem *m, const struct pdu_notif *n)
 {
     struct hash_st s;
     unsigned i;
@@ -152,21 +153,21 @@ uint64_t mem_collapse_key(const struct mem *m, const struct pdu_notif *n)
         }
     }
     hash_add(&s, n->id, PDU_ID_LEN);
-    return hash_end(&s);
+    return (uint32_t)hash_end(&s);
 }
 
 static int same_identity(const struct node *x, const struct pdu_notif *n)
 {
-    struct pdu_nald d;
-    if (pdu_decode_nald(x->blob, x->len, &d) != PDU_OK) return 0;
-    return d.n.localpart.len == n->localpart.len &&
-           memcmp(d.n.localpart.p, n->localpart.p, n->localpart.len) == 0 &&
-           pdu_domain_eq(&d.n.rdomain, &n->rdomain) &&
-           pdu_loc_eq(&d.n.clear, &n->clear) &&
-           memcmp(d.n.id, n->id, PDU_ID_LEN) == 0;
+    struct pdu_notif d;
+    if (pdu_decode_notif(x->blob, x->len, &d) != PDU_OK) return 0;
+    return d.localpart.len == n->localpart.len &&
+           memcmp(d.localpart.p, n->localpart.p, n->localpart.len) == 0 &&
+           pdu_domain_eq(&d.rdomain, &n->rdomain) &&
+           pdu_loc_eq(&d.clear, &n->clear) &&
+           memcmp(d.id, n->id, PDU_ID_LEN) == 0;
 }
 
-struct node *mem_find(struct mem *m, uint64_t key, const struct pdu_notif *n)
+struct node *mem_find(struct mem *m, uint32_t key, const struct pdu_notif *n)
 {
     struct node *x;
     for (x = m->htab[key & m->hmask]; x; x = x->hnext)
@@ -214,16 +215,85 @@ void mem_index_del(struct mem *m, struct node *x)
     x->hnext = NULL;
 }
 
-struct node *mem_node_new(const unsigned char *blob, size_t len)
+struct node *mem_node_new(const unsigned char *notif, size_t len)
 {
     struct node *x;
-    if (len > UINT32_MAX) return NULL;
-    x = malloc(sizeof *x + len);
+    if (len > NODE_MAX_LEN) return NULL;
+    x = malloc(offsetof(struct node, blob) + len);
     if (!x) return NULL;
-    memset(x, 0, sizeof *x);
-    memcpy(x->blob, blob, len);
-    x->len = (uint32_t)len;
+    memset(x, 0, offsetof(struct node, blob));
+    memcpy(x->blob, notif, len);
+    x->len = (uint16_t)len;
     return x;
+}
+
+void mem_node_free(struct node *x)
+{
+    if (!x) return;
+    mem_subm_unref(x->sub);
+    free(x);
+}
+
+struct subm *mem_subm_new(const unsigned char *der, size_t n)
+{
+    struct subm *s;
+    if (n > UINT16_MAX) return NULL;
+    s = malloc(offsetof(struct subm, der) + n);
+    if (!s) return NULL;
+    s->refs = 1;
+    s->len = (uint16_t)n;
+    memcpy(s->der, der, n);
+    return s;
+}
+
+void mem_subm_ref(struct subm *s)
+{
+    if (s) s->refs++;
+}
+
+void mem_subm_unref(struct subm *s)
+{
+    if (s && --s->refs == 0) free(s);
+}
+
+/* NotificationAndLocalData ::= SEQUENCE { [0] IMPLICIT Notification,
+ * [1] IMPLICIT ClientLocation, [2] IMPLICIT UnsignedLargeInteger }: the
+ * stored Notification TLV with its tag turned into [0] constructed, the
+ * submitter's TLV, and the date. */
+static size_t date_contents(uint32_t date)
+{
+    size_t n = 1;
+    uint64_t v = date;
+    while (v > 0x7f) { /* a leading 0 keeps the top bit clear */
+        v >>= 8;
+        n++;
+    }
+    return n;
+}
+
+static size_t nald_inner(const struct node *x)
+{
+    return x->len + (x->sub ? x->sub->len : 0) + 2 + date_contents(x->date);
+}
+
+size_t mem_nald_size(const struct node *x)
+{
+    size_t n = nald_inner(x);
+    return 1 + der_len_size(n) + n;
+}
+
+void mem_put_nald(struct der_w *w, const struct node *x)
+{
+    unsigned char h[1 + 9];
+    size_t n = nald_inner(x), k;
+    h[0] = 0x30;
+    k = 1 + der_put_len(h + 1, n);
+    der_w_raw(w, h, k);
+    h[0] = 0xa0;
+    der_w_raw(w, h, 1);
+    der_w_raw(w, x->blob + 1, x->len - 1u);
+    if (x->sub) der_w_raw(w, x->sub->der, x->sub->len);
+    der_w_uint(w, 0x82, x->date);
 }
 
 /* ---- lists ---- */
@@ -280,7 +350,7 @@ static void drop(struct mem *m, struct node *x)
     x->acct->count--;
     m->total--;
     m->bytes -= x->len;
-    free(x);
+    mem_node_free(x);
 }
 
 void mem_remove(struct mem *m, struct node *x)

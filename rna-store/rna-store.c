@@ -218,7 +218,7 @@ static void rollback(struct store *s, size_t nitems)
     for (i = 0; i < nitems; i++) {
         if (s->items[i].node) {
             mem_index_del(&s->m, s->items[i].node);
-            free(s->items[i].node);
+            mem_node_free(s->items[i].node);
             s->items[i].node = NULL;
         }
     }
@@ -283,7 +283,9 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
     int nf = 0;
     size_t dlen;
     unsigned char dbuf[PDU_DOMAIN_DER_MAX];
-    int64_t now = (int64_t)time(NULL);
+    time_t now = time(NULL);
+    uint32_t date = now < 0 ? 0 : (uint64_t)now > UINT32_MAX ? UINT32_MAX : (uint32_t)now;
+    struct subm *sub = NULL; /* shared by the batch's new nodes */
 
     /* header: v6, ip[16], port, dlen, domain text */
     if (len < 1 + 16 + 2 + 1) goto badreq;
@@ -303,7 +305,11 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
     }
     p += dlen;
     len -= dlen;
-    x.date = (uint64_t)(now < 0 ? 0 : now);
+    x.date = date;
+    der_w_reset(&s->blob);
+    pdu_put_submitter(&s->blob, &x.submitter);
+    if (s->blob.err) goto badreq;
+    jsize += 2 + s->blob.len;
 
     /* the notifications: complete Notification TLVs, checked again here */
     der_cur_init(&cur, p, len);
@@ -356,7 +362,7 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
     s->m.gen++;
     for (i = 0; i < n; i++) {
         struct item *it = &s->items[i];
-        uint64_t key;
+        uint32_t key;
         struct node *nd;
         pdu_decode_notif(it->tlv, it->len, &x.n);
         if (filtered(s, it, &x.n, &x.submitter.addr, &fa, &nf)) {
@@ -370,16 +376,24 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
             ncoll++;
             continue;
         }
-        der_w_reset(&s->blob);
-        pdu_put_nald(&s->blob, &x);
-        nd = s->blob.err ? NULL : mem_node_new(s->blob.buf, s->blob.len);
+        nd = mem_node_new(it->tlv, it->len);
+        if (nd && sub) {
+            mem_subm_ref(sub);
+        } else if (nd) { /* the first new node takes the first reference */
+            sub = mem_subm_new(s->blob.buf, s->blob.len);
+            if (!sub) {
+                mem_node_free(nd);
+                nd = NULL;
+            }
+        }
         if (!nd) {
             rollback(s, i);
             goto internal;
         }
+        nd->sub = sub;
         nd->key = key;
         nd->acct = it->acct;
-        nd->date = now;
+        nd->date = date;
         nd->flags = NODE_TENTATIVE;
         mem_index_add(&s->m, nd);
         it->node = nd;
@@ -449,6 +463,7 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
     if (nnew) {
         journal_rec_begin(&s->j, JREC_ACCEPT);
         storec_put_u64(&s->j.buf, x.date);
+        journal_put_subm(&s->j, sub);
         storec_put_u32(&s->j.buf, (uint32_t)s->ndoomed);
         for (i = 0; i < s->ndoomed; i++) storec_put_u64(&s->j.buf, s->doomed[i]->seq);
         storec_put_u32(&s->j.buf, (uint32_t)nnew);
@@ -528,12 +543,12 @@ static void rbegin(struct store *s, struct client *c, const unsigned char *p,
     off = c->out.len;
     {
         size_t total = 16; /* frame, version, status, count */
-        for (x = c->pend.head; x; x = x->anext) total += x->len;
+        for (x = c->pend.head; x; x = x->anext) total += mem_nald_size(x);
         der_w_reserve(&c->out, total); /* one allocation, no doublings */
     }
     resp_begin(c, STORE_OK);
     storec_put_u32(&c->out, (uint32_t)c->pend.count);
-    for (x = c->pend.head; x; x = x->anext) der_w_raw(&c->out, x->blob, x->len);
+    for (x = c->pend.head; x; x = x->anext) mem_put_nald(&c->out, x);
     resp_end(c, off);
     if (c->out.err) {
         /* could not build the response: give everything back */

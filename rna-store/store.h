@@ -3,14 +3,17 @@
  * snapshot (journal.c), and the server loop (rna-store.c).
  *
  * Model. Every held notification is a struct node holding its
- * NotificationAndLocalData DER (the exact octets a retrieve returns), on
+ * Notification DER exactly as it was submitted, with its submitter (an
+ * interned, counted ClientLocation shared by the notifications of one
+ * batch) and its date: the NotificationAndLocalData a retrieve returns is
+ * assembled from these three while the answer is written. A node is on
  * three lists:
  *  - its account's list, oldest first: either the account's held list
  *    (visible to a retrieve) or the pending list of the one store client
  *    whose retrieve took it (flag NODE_PENDING);
  *  - the global list in acceptance order (expiry, global replacement);
  *  - a chain of the collapse index, keyed by a SipHash of
- *    (mailbox, storeclear, identifier).
+ *    (mailbox, storeclear, identifier), of which the node keeps 32 bits.
  * Sequence numbers grow with acceptance and order every list; the journal
  * names notifications by them.
  */
@@ -31,17 +34,28 @@
 
 struct acct;
 
+/* A submitter: the [1] ClientLocation TLV of NotificationAndLocalData,
+ * shared by every node of the batch that brought it. */
+struct subm {
+    uint32_t refs;
+    uint16_t len;
+    unsigned char der[];
+};
+
+#define NODE_MAX_LEN 65535 /* a Notification is far smaller (pdu.h limits) */
+
 struct node {
     struct node *anext, *aprev; /* account held list, or a pending list */
     struct node *gnext, *gprev; /* global acceptance order */
     struct node *hnext;         /* collapse index chain */
     struct acct *acct;
+    struct subm *sub;
     uint64_t seq;
-    uint64_t key;               /* collapse hash */
-    int64_t date;
-    uint32_t len;
-    uint32_t flags;
-    unsigned char blob[];       /* NotificationAndLocalData, DER */
+    uint32_t date;              /* seconds since 1970 (until 2106) */
+    uint32_t key;               /* collapse hash, low 32 bits */
+    uint16_t len;
+    uint8_t flags;
+    unsigned char blob[];       /* Notification, DER */
 };
 
 struct acct {
@@ -57,7 +71,7 @@ struct acct {
     /* statistics */
     uint64_t accepted, collapsed, discarded, rejected, replaced, cleared;
     unsigned char nlen;
-    char name[PDU_MAX_ACCOUNT + 1];
+    char name[];              /* nlen octets and a NUL */
 };
 
 /* A retrieve in progress, owned by one store client. */
@@ -96,11 +110,22 @@ void mem_free(struct mem *m);
 struct acct *mem_acct(struct mem *m, const char *name, size_t len, int create);
 
 /* Collapse key of a notification for mailbox (localpart, domain). */
-uint64_t mem_collapse_key(const struct mem *m, const struct pdu_notif *n);
+uint32_t mem_collapse_key(const struct mem *m, const struct pdu_notif *n);
 /* A node with that collapse identity, or NULL. */
-struct node *mem_find(struct mem *m, uint64_t key, const struct pdu_notif *n);
+struct node *mem_find(struct mem *m, uint32_t key, const struct pdu_notif *n);
 
-struct node *mem_node_new(const unsigned char *blob, size_t len);
+/* A node holding a copy of the Notification DER (sub, seq, date, key,
+ * acct to be set by the caller), or NULL (no memory, or too long). */
+struct node *mem_node_new(const unsigned char *notif, size_t len);
+/* Free a node that was never linked (drops its submitter reference). */
+void mem_node_free(struct node *x);
+/* A submitter of n octets of ClientLocation TLV, with one reference. */
+struct subm *mem_subm_new(const unsigned char *der, size_t n);
+void mem_subm_ref(struct subm *s);
+void mem_subm_unref(struct subm *s);
+/* The NotificationAndLocalData of a node: its size, and writing it. */
+size_t mem_nald_size(const struct node *x);
+void mem_put_nald(struct der_w *w, const struct node *x);
 void mem_index_add(struct mem *m, struct node *x);
 void mem_index_del(struct mem *m, struct node *x);
 /* Link a node (seq, date, acct set) at the tail of its account and of
@@ -117,12 +142,14 @@ void mem_putback(struct mem *m, struct pend *p);
 
 /* ---- journal.c ---- */
 
-#define JREC_ACCEPT 1
+#define JREC_ACCEPT_V1 1   /* nodes held whole NALDs: no longer read */
 #define JREC_CLEAR 2
 #define JREC_EXPIRE 3
+#define JREC_ACCEPT 4
 #define JREC_SNAPHDR 10
-#define JREC_SNAPNODE 11
+#define JREC_SNAPNODE_V1 11 /* likewise */
 #define JREC_SNAPEND 12
+#define JREC_SNAPNODE 13
 
 struct journal {
     char *dir;           /* DIR/store */
@@ -157,5 +184,7 @@ int journal_compact(struct journal *j, struct mem *m);
 /* Bytes a node's ACCEPT entry takes. */
 size_t journal_node_size(const struct node *x);
 void journal_put_node(struct journal *j, const struct node *x);
+/* The submitter entry of an ACCEPT record: [u16 length][TLV]. */
+void journal_put_subm(struct journal *j, const struct subm *sub);
 
 #endif
