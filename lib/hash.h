@@ -1,7 +1,7 @@
 /*
  * hash: SipHash-2-4, a keyed 64-bit hash. The store keys its collapse
  * index with it so that a hostile message store cannot choose colliding
- * notifications, and checksums journal records with it.
+ * notifications; hash_check is the journal's record checksum.
  */
 #ifndef RNA_HASH_H
 #define RNA_HASH_H
@@ -25,5 +25,9 @@ struct hash_st {
 void hash_init(struct hash_st *s, const struct hash_key *k);
 void hash_add(struct hash_st *s, const void *p, size_t n);
 uint64_t hash_end(struct hash_st *s);
+
+/* A fast unkeyed 64-bit checksum for detecting torn and stale writes
+ * (journal records); not for anything an adversary chooses. */
+uint64_t hash_check(const void *p, size_t n);
 
 #endif

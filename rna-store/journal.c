@@ -7,7 +7,9 @@
  *   DIR/store/journal.G    records accepted after that snapshot
  *
  * A record is: length (u32, of what follows the checksum), checksum (u64
- * SipHash of type+payload under a fixed key), type (u8), payload. Replay
+ * hash_check of type+payload), type (u8), payload. (The earlier format
+ * used SipHash under a fixed key; such records are recognised, never
+ * cut, and refused.) Replay
  * stops at the first record that is short or fails its checksum and cuts
  * the file there: such a record was never acknowledged, because an
  * acknowledgement is sent only after its record's write and fdatasync.
@@ -38,6 +40,7 @@
 #define REC_HDR 12 /* u32 length + u64 checksum */
 #define PREALLOC_CHUNK (4u << 20)
 
+/* the checksum key of the earlier format, to recognise its records */
 static const struct hash_key check_key = {0x524e412d6a726e6cULL,
                                           0x636865636b73756dULL};
 
@@ -52,9 +55,11 @@ struct seqmap {
 static struct node tomb_node;
 #define TOMB (&tomb_node)
 
+/* Sequence numbers arrive nearly consecutive: slot by their low bits, so
+ * that a replay fills the table in order (cache-friendly), not at random. */
 static size_t seq_slot(uint64_t seq, size_t mask)
 {
-    return (size_t)((seq * 0x9e3779b97f4a7c15ULL) >> 17) & mask;
+    return (size_t)seq & mask;
 }
 
 static int seqmap_put(struct seqmap *s, struct node *x);
@@ -201,7 +206,7 @@ static int replay_node(struct rd *r, struct replay *rp, uint64_t date,
     if (!blob || !sub || date > UINT32_MAX) goto fail;
     a = mem_acct(rp->m, (const char *)an, al[0], 1);
     if (!a) goto fail;
-    x = mem_node_new(blob, blen);
+    x = mem_node_new(rp->m, blob, blen);
     if (!x) goto fail;
     x->seq = seq;
     x->date = (uint32_t)date;
@@ -306,7 +311,11 @@ static size_t replay_buf(const unsigned char *p, size_t len, struct replay *rp,
         const unsigned char *body = p + off + REC_HDR;
         struct rd r;
         if (rl < 1 || rl > len - off - REC_HDR) break;
-        if (hash_sip(&check_key, body, rl) != ck) break;
+        if (hash_check(body, rl) != ck) {
+            /* torn, unless the earlier format's checksum holds */
+            if (hash_sip(&check_key, body, rl) == ck) *failed = APPLY_OLD;
+            break;
+        }
         r.p = body + 1;
         r.end = body + rl;
         r.bad = 0;
@@ -333,7 +342,8 @@ static int map_file(int fd, const unsigned char **p, size_t *len)
     *len = (size_t)st.st_size;
     *p = NULL;
     if (*len == 0) return 0;
-    *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* populated at once: one call instead of a fault per page */
+    *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (*p == MAP_FAILED) return -1;
     return 0;
 }
@@ -397,7 +407,6 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
 
     memset(j, 0, sizeof *j);
     j->fd = -1;
-    j->ck = check_key;
     j->prealloc_ok = 1;
     der_w_growing(&j->buf, (size_t)1 << 31);
     j->dir = strdup(storedir);
@@ -428,6 +437,7 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
             *why = "unable to read store/snapshot";
             return -1;
         }
+        mem_index_hint(m, len / 256);
         good = replay_buf(p, len, &rp, 1, &j->gen, &snapend, &count, &failed);
         if (p) munmap((void *)p, len);
         close(fd);
@@ -460,6 +470,7 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
         int dummy = 0;
         uint64_t g = 0;
         count = 0;
+        mem_index_hint(m, m->hcount + len / 256);
         good = replay_buf(p, len, &rp, 0, &g, &dummy, &count, &failed);
     }
     if (p) munmap((void *)p, len);
@@ -551,7 +562,7 @@ void journal_rec_end(struct journal *j)
     if (j->buf.err) return;
     h = j->buf.buf + j->rec_start;
     n = j->buf.len - j->rec_start - REC_HDR;
-    ck = hash_sip(&j->ck, h + REC_HDR, n);
+    ck = hash_check(h + REC_HDR, n);
     h[0] = (unsigned char)(n >> 24);
     h[1] = (unsigned char)(n >> 16);
     h[2] = (unsigned char)(n >> 8);
@@ -633,7 +644,6 @@ int journal_compact(struct journal *j, struct mem *m)
 
     if (journal_flush(j, 1) < 0) return -1;
     memset(&tmp, 0, sizeof tmp);
-    tmp.ck = check_key;
     der_w_growing(&tmp.buf, (size_t)1 << 31);
     fd = openat(j->dirfd, "snapshot.tmp",
                 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

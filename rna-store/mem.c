@@ -13,8 +13,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MIN_BUCKETS 1024
+#define MAX_HINT ((size_t)1 << 22)
+
+static void slab_free(struct slab *sl);
 
 int mem_init(struct mem *m, const struct hash_key *k)
 {
@@ -39,7 +43,7 @@ void mem_free(struct mem *m)
     size_t i;
     while (x) {
         nx = x->gnext;
-        mem_node_free(x);
+        mem_node_free(m, x);
         x = nx;
     }
     for (i = 0; i <= m->amask; i++) {
@@ -54,6 +58,7 @@ void mem_free(struct mem *m)
     free(m->atab);
     m->htab = NULL;
     m->atab = NULL;
+    slab_free(&m->slab);
 }
 
 /* ---- accounts ---- */
@@ -196,6 +201,16 @@ static void index_grow(struct mem *m)
     m->hmask = n - 1;
 }
 
+void mem_index_hint(struct mem *m, size_t n)
+{
+    if (n > MAX_HINT) n = MAX_HINT;
+    while (m->hmask + 1 < n) {
+        size_t before = m->hmask;
+        index_grow(m);
+        if (m->hmask == before) return; /* no memory: grow later */
+    }
+}
+
 void mem_index_add(struct mem *m, struct node *x)
 {
     size_t b = x->key & m->hmask;
@@ -215,11 +230,104 @@ void mem_index_del(struct mem *m, struct node *x)
     x->hnext = NULL;
 }
 
-struct node *mem_node_new(const unsigned char *notif, size_t len)
+/* ---- node memory (see struct slab) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_OFF 1
+#endif
+#endif
+
+static size_t node_size(size_t len)
+{
+    size_t n = offsetof(struct node, blob) + len;
+    return (n + SLAB_GRAIN - 1) & ~(size_t)(SLAB_GRAIN - 1);
+}
+
+#ifndef SLAB_OFF
+static int slab_chunk(struct slab *sl)
+{
+    /* map twice the size to cut out a 2 MiB-aligned chunk */
+    unsigned char *p = mmap(NULL, 2 * SLAB_CHUNK, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uintptr_t a;
+    size_t head;
+    if (p == MAP_FAILED) return -1;
+    a = ((uintptr_t)p + SLAB_CHUNK - 1) & ~(uintptr_t)(SLAB_CHUNK - 1);
+    head = (size_t)(a - (uintptr_t)p);
+    if (head) munmap(p, head);
+    munmap((unsigned char *)a + SLAB_CHUNK, SLAB_CHUNK - head);
+    p = (unsigned char *)a;
+#ifdef MADV_HUGEPAGE
+    madvise(p, SLAB_CHUNK, MADV_HUGEPAGE); /* a hint; fine if refused */
+#endif
+    memcpy(p, &sl->chunks, sizeof sl->chunks);
+    sl->chunks = p;
+    sl->nchunks++;
+    sl->cur = p + 16; /* the link, and 16-octet alignment kept */
+    sl->end = p + SLAB_CHUNK;
+    return 0;
+}
+
+#endif
+
+static void *node_alloc(struct mem *m, size_t size)
+{
+#ifndef SLAB_OFF
+    struct slab *sl = &m->slab;
+    void **f;
+    unsigned char *p;
+    if (size <= SLAB_MAX) {
+        f = &sl->free[size / SLAB_GRAIN];
+        if (*f) {
+            p = *f;
+            memcpy(f, p, sizeof *f);
+            return p;
+        }
+        if ((size_t)(sl->end - sl->cur) < size && slab_chunk(sl) < 0) return NULL;
+        p = sl->cur;
+        sl->cur += size;
+        return p;
+    }
+#else
+    (void)m;
+#endif
+    return malloc(size);
+}
+
+static void node_release(struct mem *m, void *p, size_t size)
+{
+#ifndef SLAB_OFF
+    if (size <= SLAB_MAX) {
+        void **f = &m->slab.free[size / SLAB_GRAIN];
+        memcpy(p, f, sizeof *f);
+        *f = p;
+        return;
+    }
+#else
+    (void)m;
+    (void)size;
+#endif
+    free(p);
+}
+
+static void slab_free(struct slab *sl)
+{
+    while (sl->chunks) {
+        void *p = sl->chunks;
+        memcpy(&sl->chunks, p, sizeof sl->chunks);
+        munmap(p, SLAB_CHUNK);
+    }
+    memset(sl, 0, sizeof *sl);
+}
+
+struct node *mem_node_new(struct mem *m, const unsigned char *notif, size_t len)
 {
     struct node *x;
     if (len > NODE_MAX_LEN) return NULL;
-    x = malloc(offsetof(struct node, blob) + len);
+    x = node_alloc(m, node_size(len));
     if (!x) return NULL;
     memset(x, 0, offsetof(struct node, blob));
     memcpy(x->blob, notif, len);
@@ -227,11 +335,11 @@ struct node *mem_node_new(const unsigned char *notif, size_t len)
     return x;
 }
 
-void mem_node_free(struct node *x)
+void mem_node_free(struct mem *m, struct node *x)
 {
     if (!x) return;
     mem_subm_unref(x->sub);
-    free(x);
+    node_release(m, x, node_size(x->len));
 }
 
 struct subm *mem_subm_new(const unsigned char *der, size_t n)
@@ -350,7 +458,7 @@ static void drop(struct mem *m, struct node *x)
     x->acct->count--;
     m->total--;
     m->bytes -= x->len;
-    mem_node_free(x);
+    mem_node_free(m, x);
 }
 
 void mem_remove(struct mem *m, struct node *x)

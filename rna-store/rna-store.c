@@ -218,7 +218,7 @@ static void rollback(struct store *s, size_t nitems)
     for (i = 0; i < nitems; i++) {
         if (s->items[i].node) {
             mem_index_del(&s->m, s->items[i].node);
-            mem_node_free(s->items[i].node);
+            mem_node_free(&s->m, s->items[i].node);
             s->items[i].node = NULL;
         }
     }
@@ -376,13 +376,13 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
             ncoll++;
             continue;
         }
-        nd = mem_node_new(it->tlv, it->len);
+        nd = mem_node_new(&s->m, it->tlv, it->len);
         if (nd && sub) {
             mem_subm_ref(sub);
         } else if (nd) { /* the first new node takes the first reference */
             sub = mem_subm_new(s->blob.buf, s->blob.len);
             if (!sub) {
-                mem_node_free(nd);
+                mem_node_free(&s->m, nd);
                 nd = NULL;
             }
         }

@@ -88,7 +88,25 @@ struct mem_stats {
     uint64_t batches, retrieves, commits, aborts;
 };
 
+/* Nodes come from 2 MiB chunks (transparent huge pages where the kernel
+ * offers them), carved in 8-octet size classes with a free list each:
+ * no per-node allocator header, few page faults. Memory of freed nodes
+ * is kept for later nodes of the same class, never given back. Nodes
+ * over SLAB_MAX, and every node in sanitizer builds (so that ASan sees
+ * each one), come from malloc. */
+#define SLAB_GRAIN 8
+#define SLAB_MAX 4096
+#define SLAB_CHUNK ((size_t)2 << 20)
+
+struct slab {
+    void *free[SLAB_MAX / SLAB_GRAIN + 1];
+    unsigned char *cur, *end;
+    void *chunks;     /* each chunk's first word links the previous one */
+    size_t nchunks;
+};
+
 struct mem {
+    struct slab slab;
     struct hash_key key;
     struct node **htab;
     size_t hmask; /* htab has hmask + 1 buckets */
@@ -116,9 +134,9 @@ struct node *mem_find(struct mem *m, uint32_t key, const struct pdu_notif *n);
 
 /* A node holding a copy of the Notification DER (sub, seq, date, key,
  * acct to be set by the caller), or NULL (no memory, or too long). */
-struct node *mem_node_new(const unsigned char *notif, size_t len);
+struct node *mem_node_new(struct mem *m, const unsigned char *notif, size_t len);
 /* Free a node that was never linked (drops its submitter reference). */
-void mem_node_free(struct node *x);
+void mem_node_free(struct mem *m, struct node *x);
 /* A submitter of n octets of ClientLocation TLV, with one reference. */
 struct subm *mem_subm_new(const unsigned char *der, size_t n);
 void mem_subm_ref(struct subm *s);
@@ -127,6 +145,9 @@ void mem_subm_unref(struct subm *s);
 size_t mem_nald_size(const struct node *x);
 void mem_put_nald(struct der_w *w, const struct node *x);
 void mem_index_add(struct mem *m, struct node *x);
+/* About n notifications are coming (a replay): size the index for them
+ * now rather than doubling it on the way (capped at 4M buckets). */
+void mem_index_hint(struct mem *m, size_t n);
 void mem_index_del(struct mem *m, struct node *x);
 /* Link a node (seq, date, acct set) at the tail of its account and of
  * the global list, and into the index unless already there. */
@@ -161,7 +182,6 @@ struct journal {
     int prealloc_ok;     /* fallocate works here */
     struct der_w buf;    /* records not yet written */
     size_t rec_start;    /* offset in buf of the record being built */
-    struct hash_key ck;  /* checksum key (fixed) */
     uint64_t replayed, torn_bytes;
     uint64_t syncs, records;
 };

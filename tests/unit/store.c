@@ -485,7 +485,7 @@ static void test_whole_record_not_cut(void)
     T_OK(stat(path, &st0) == 0, "journal there");
     memset(rec, 0, sizeof rec);
     rec[3] = 9;
-    rec[12] = 1; /* an accept record of the earlier format */
+    rec[12] = 1; /* an accept record of the earlier format and checksum */
     h = hash_sip(&ck, rec + 12, 9);
     for (i = 0; i < 8; i++) rec[4 + i] = (unsigned char)(h >> (56 - 8 * i));
     fd = open(path, O_WRONLY | O_APPEND);
@@ -496,6 +496,19 @@ static void test_whole_record_not_cut(void)
          "whole_record_not_cut");
     snprintf(cmd, sizeof cmd, "grep -q 'earlier rna-store in an older format' '%s/store.log'", dir);
     T_OK(system(cmd) == 0, "whole_record_reason_logged");
+    T_OK(truncate(path, st0.st_size) == 0, "remove it by hand");
+    /* a record of today's checksum whose contents make no sense */
+    rec[12] = 99;
+    h = hash_check(rec + 12, 9);
+    for (i = 0; i < 8; i++) rec[4 + i] = (unsigned char)(h >> (56 - 8 * i));
+    fd = open(path, O_WRONLY | O_APPEND);
+    T_OK(fd >= 0 && write(fd, rec, sizeof rec) == (ssize_t)sizeof rec, "append a whole bad record");
+    if (fd >= 0) close(fd);
+    T_OK(agent_store_start(dir, 0) == -1, "unappliable_record_refused");
+    T_OK(stat(path, &st1) == 0 && st1.st_size == st0.st_size + (off_t)sizeof rec,
+         "unappliable_record_not_cut");
+    snprintf(cmd, sizeof cmd, "grep -q 'checks but cannot be applied' '%s/store.log'", dir);
+    T_OK(system(cmd) == 0, "unappliable_record_reason_logged");
     T_OK(truncate(path, st0.st_size) == 0, "remove it by hand");
     pid = agent_store_start(dir, 0);
     T_OK(pid > 0, "store starts again");
