@@ -951,7 +951,7 @@ static void loop(struct store *s)
     if (!pf) die(s, 111, "out of memory");
 
     for (;;) {
-        size_t i, np = 0;
+        size_t i, np = 0, polled;
         int timeout = CFG_CHECK_MS;
         int64_t now;
 
@@ -989,10 +989,13 @@ static void loop(struct store *s)
                 }
             }
         }
+        /* clients accepted now were not in this poll: their pf entries
+         * hold an earlier turn's revents (say, a hung-up client's) */
+        polled = s->ncl;
         if (pf[1].revents & POLLIN) accept_clients(s);
         for (i = 0; i < s->ncl; i++) {
             struct client *c = s->cl[i];
-            short re = pf[i + 2].revents;
+            short re = i < polled ? pf[i + 2].revents : 0;
             if (c->dead) continue;
             if (re & POLLIN) client_read(s, c);
             else if (re & (POLLERR | POLLHUP | POLLNVAL)) c->dead = 1;

@@ -759,6 +759,37 @@ static void test_stuck_clients(void)
     }
 }
 
+/* A client that hangs up with answers still unwritten was polled for
+ * POLLOUT; its poll slot said POLLHUP. The next client to take its place
+ * in the store's table must not inherit that, though the store may see
+ * it only in a later turn than the hangup (the sleeps make that turn
+ * order likely; they bound nothing). */
+static void test_writer_hangs_up(void)
+{
+    enum { N = 2000 };
+    static unsigned char reqs[N * 6];
+    struct storec w;
+    uint32_t ids[4];
+    int i;
+    for (i = 0; i < N; i++) {
+        static const unsigned char req[] = {0, 0, 0, 2, STOREC_VERSION, STORE_OP_STATS};
+        memcpy(reqs + 6 * i, req, sizeof req);
+    }
+    usleep(100000); /* earlier clients are gone: w is alone in the table */
+    T_OK(conn(&w) == 0, "connect");
+    /* one write: about 1 MiB of answers, more than a socket buffer holds */
+    T_OK(write(w.fd, reqs, sizeof reqs) == (ssize_t)sizeof reqs,
+         "stats requests written at once, never read");
+    /* answered only after a turn that read w's requests */
+    T_OK(submit1("alice", "example.org", ST, 3150, NULL) == STORE_OK,
+         "submit while the answers wait");
+    storec_close(&w);
+    usleep(100000); /* the store sees the hangup before the next client */
+    T_OK(drain("alice", ids, 4) == 1 && ids[0] == 3150,
+         "store_serves_next_client_after_writer_hangs_up");
+    T_OK(drain("alice", ids, 4) == 0, "store_serves_the_one_after");
+}
+
 /* SIGTERM: work in flight finishes; new work is refused with shutdown. */
 static void test_sigterm(void)
 {
@@ -810,6 +841,7 @@ int main(void)
     test_bad_requests();
     test_concurrency();
     test_stuck_clients();
+    test_writer_hangs_up();
     test_sigterm();
     T_OK(agent_store_stop(pid) == 0, "store stops cleanly");
     if (t_done()) {
