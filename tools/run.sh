@@ -78,12 +78,27 @@ fail() {
 
 start rna-store "$bin/rna-store" "$agent"
 wait_for 10 test -S "$agent/store/socket" || fail "the store did not start" rna-store
-sp=$(free_port)
-qp=$(free_port "$sp")
-start rnasp tcpserver -v -HRl0 -c 40 127.0.0.1 "$sp" "$bin/rnasp-d" "$agent"
-start rnaqp tcpserver -v -HRl0 -c 40 127.0.0.1 "$qp" "$bin/rnaqp-d" "$agent"
-wait_for 10 listening "$sp" || fail "the RNASP listener did not start" rnasp
-wait_for 10 listening "$qp" || fail "the RNAQP listener did not start" rnaqp
+# listener NAME PROG [AVOID]: tcpserver on a free port, in PORT. A port
+# taken between the choice and the bind is retried with another.
+listener() {
+  for try in 1 2 3 4 5; do
+    PORT=$(free_port "${3:-}")
+    start "$1" tcpserver -v -HRl0 -c 40 127.0.0.1 "$PORT" "$bin/$2" "$agent"
+    lpid=$!
+    n=100
+    while [ "$n" -gt 0 ] && kill -0 "$lpid" 2>/dev/null; do
+      grep -q 'tcpserver: status:' "$demo/$1.log" && listening "$PORT" && return 0
+      sleep 0.1
+      n=$((n - 1))
+    done
+    kill "$lpid" 2>/dev/null
+  done
+  return 1
+}
+listener rnasp rnasp-d || fail "the RNASP listener did not start" rnasp
+sp=$PORT
+listener rnaqp rnaqp-d "$sp" || fail "the RNAQP listener did not start" rnaqp
+qp=$PORT
 echo "$sp" >"$demo/rnasp.port"
 echo "$qp" >"$demo/rnaqp.port"
 

@@ -40,10 +40,13 @@ static void fail(const char *what)
 
 const char *agent_mkdir(void)
 {
-    static char path[512];
+    /* a few at once: a test may hold its main directory and another */
+    static char paths[4][512];
+    static unsigned next;
+    char *path = paths[next++ % 4];
     const char *t = getenv("TMPDIR");
     char cfg[600];
-    snprintf(path, sizeof path, "%s/rna-test.XXXXXX", t && *t ? t : "/tmp");
+    snprintf(path, sizeof paths[0], "%s/rna-test.XXXXXX", t && *t ? t : "/tmp");
     if (!mkdtemp(path)) fail("mkdtemp");
     snprintf(cfg, sizeof cfg, "%s/config", path);
     if (mkdir(cfg, 0755) < 0) fail("mkdir config");
