@@ -48,6 +48,24 @@ void frame_rd_free(struct frame_rd *r)
     r->buf = NULL;
 }
 
+int frame_rd_reserve(struct frame_rd *r, size_t len)
+{
+    unsigned char *nb;
+    if (len > r->max) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (len + 4 <= r->cap) return 0;
+    nb = realloc(r->buf, len + 4);
+    if (!nb) {
+        errno = ENOMEM;
+        return -1;
+    }
+    r->buf = nb;
+    r->cap = len + 4;
+    return 0;
+}
+
 size_t frame_pending(const struct frame_rd *r)
 {
     return r->end - r->start;

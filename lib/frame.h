@@ -60,6 +60,10 @@ int64_t clock_ms(void);
 /* -1 (ENOMEM, or EINVAL for max 0 or over 2^32-1) on failure. */
 int frame_rd_init(struct frame_rd *r, int fd, size_t max);
 void frame_rd_free(struct frame_rd *r);
+/* Make room now for a frame of len body octets (at most the limit), for a
+ * caller that expects a large one and would rather allocate before it
+ * arrives than while. 0, or -1 (ENOMEM; EINVAL over the limit). */
+int frame_rd_reserve(struct frame_rd *r, size_t len);
 enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
                             const unsigned char **body, size_t *len);
 /* Start taking a frame in pieces: wait until its length and the first

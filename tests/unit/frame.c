@@ -170,6 +170,36 @@ static void split_writes(void)
     }
 }
 
+static void reserve(void)
+{
+    int sv[2];
+    unsigned char *all = malloc(3u << 20);
+    const unsigned char *b;
+    struct frame_rd r;
+    size_t len, off;
+    unsigned char *before;
+    pid_t pid;
+
+    if (!all) exit(111);
+    xpair(sv);
+    frame_rd_init(&r, sv[0], 8u << 20);
+    T_OK(frame_rd_reserve(&r, (8u << 20) + 1) < 0 && errno == EINVAL,
+         "frame_rd_reserve refuses more than the limit");
+    T_OK(frame_rd_reserve(&r, 3u << 20) == 0 && r.cap >= (3u << 20) + 4,
+         "frame_rd_reserve makes room for a frame of that size");
+    before = r.buf;
+    off = make_frame(all, (3u << 20) - 4, 3);
+    pid = writer(sv[1], sv[0], all, off, 100000, 0);
+    close(sv[1]);
+    T_OK(frame_get(&r, clock_ms() + 5000, &b, &len) == FRAME_OK &&
+             body_is(b, len, (3u << 20) - 4, 3) && r.buf == before,
+         "a frame that fits the reserved room arrives without growing it");
+    T_OK(reaped_ok(pid), "writer done");
+    frame_rd_free(&r);
+    close(sv[0]);
+    free(all);
+}
+
 static void pipelining(void)
 {
     int p[2];
@@ -741,6 +771,7 @@ int main(void)
     split_writes();
     pipelining();
     pieces();
+    reserve();
     bad_lengths();
     eofs();
     deadlines();
