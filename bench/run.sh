@@ -298,7 +298,12 @@ which cancels the drift of a shared machine. Baselines are not tuned.
   the clear (PROTOCOL.md 5.3); authentication (yescrypt) is done before
   the clock starts. Each run first refills the account with 10,000
   through the store protocol (untimed). Redis: MULTI; LRANGE l 0 -1;
-  DEL l d; EXEC, sent in one write, until the EXEC reply is read.
+  DEL l d; EXEC, sent in one write, until the EXEC reply is read. Both
+  clients read into memory they have before the clock starts: the Redis
+  client parses through its 64 KiB buffer, the RNAQP client (which keeps
+  the whole response, to check it after the clock) into a buffer of 300
+  octets a notification, allocated and touched before the clock (fresh
+  pages cost some 12 us each to touch on this machine).
 - Figure 5: one measurement each (memory is deterministic, and a fill
   of $N takes ${fs} s for the store and ${frs} s for Redis): rna-store's
   \`rss_bytes\` stat (RSS, collapse index included) before and after,

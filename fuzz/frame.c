@@ -5,6 +5,9 @@
  * every result: each frame's body and length, then EOF at a clean end,
  * TRUNC mid-frame, or BADLEN (with the length) on 0 or over the limit.
  * The small limit makes the reader refill and compact its buffer often.
+ * When the first octet's top bit is set, frames starting at an odd offset are taken in
+ * pieces (frame_get_head with a want of 1..8, then frame_get_more), and
+ * the pieces must add up to the same body.
  */
 #include <unistd.h>
 
@@ -35,8 +38,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (;;) {
         const unsigned char *body;
         size_t len, left = n - off;
-        enum frame_status s = frame_get(&r, clock_ms() + 10000, &body, &len);
+        enum frame_status s;
         uint32_t l = left >= 4 ? get32(in + off) : 0;
+        size_t want = 1 + off % 8, have = 0;
+
+        if ((data[0] & 0x80) && (off & 1)) {
+            /* in pieces */
+            s = frame_get_head(&r, clock_ms() + 10000, want, &body, &have, &len);
+            if (s == FRAME_OK) {
+                size_t got = have;
+                if (len != l || have > l || have < (want < l ? want : l) ||
+                    memcmp(body, in + off + 4, have) != 0 || frame_left(&r) != l - have)
+                    abort();
+                while (got < l) {
+                    const unsigned char *pc;
+                    size_t k;
+                    s = frame_get_more(&r, clock_ms() + 10000, &pc, &k);
+                    if (s == FRAME_TRUNC && left - 4 < l) break;
+                    if (s != FRAME_OK || k == 0 || k > l - got ||
+                        memcmp(pc, in + off + 4 + got, k) != 0)
+                        abort();
+                    got += k;
+                }
+                if (s == FRAME_TRUNC) break;
+                if (frame_left(&r) != 0) abort();
+                off += 4 + l;
+                continue;
+            }
+            /* a cut head: TRUNC only if too little of the frame came */
+            if (s == FRAME_TRUNC && left >= 4 && l != 0 && l <= max &&
+                left - 4 >= (want < l ? want : l))
+                abort();
+        } else {
+            s = frame_get(&r, clock_ms() + 10000, &body, &len);
+        }
 
         if (left == 0) {
             if (s != FRAME_EOF) abort();

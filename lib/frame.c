@@ -36,6 +36,7 @@ int frame_rd_init(struct frame_rd *r, int fd, size_t max)
     r->max = max;
     r->start = r->end = 0;
     r->badlen = 0;
+    r->left = 0;
     r->stop = NULL;
     r->waitmask = NULL;
     return 0;
@@ -45,6 +46,24 @@ void frame_rd_free(struct frame_rd *r)
 {
     free(r->buf);
     r->buf = NULL;
+}
+
+int frame_rd_reserve(struct frame_rd *r, size_t len)
+{
+    unsigned char *nb;
+    if (len > r->max) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (len + 4 <= r->cap) return 0;
+    nb = realloc(r->buf, len + 4);
+    if (!nb) {
+        errno = ENOMEM;
+        return -1;
+    }
+    r->buf = nb;
+    r->cap = len + 4;
+    return 0;
 }
 
 size_t frame_pending(const struct frame_rd *r)
@@ -93,13 +112,48 @@ static uint32_t get32(const unsigned char *p)
            (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* Wait for the descriptor and read once into the room after end:
+ * FRAME_OK when octets came, FRAME_EOF at end of file, or why not. */
+static enum frame_status rd_fill(struct frame_rd *r, int64_t deadline)
+{
+    for (;;) {
+        ssize_t n;
+        int w = frame_wait_fd(r->fd, POLLIN, deadline, r->stop, r->waitmask);
+        if (w == 0) return FRAME_TIMEOUT;
+        if (w < 0) return errno == EINTR ? FRAME_STOPPED : FRAME_IOERR;
+        n = read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            return FRAME_IOERR;
+        }
+        if (n == 0) return FRAME_EOF;
+        r->end += (size_t)n;
+        return FRAME_OK;
+    }
+}
+
+/* Make room at the end by moving the unconsumed octets down. */
+static void rd_compact(struct frame_rd *r)
+{
+    size_t have = r->end - r->start;
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, have);
+        r->start = 0;
+        r->end = have;
+    }
+}
+
 enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
                             const unsigned char **body, size_t *len)
 {
+    if (r->left) {
+        errno = EBUSY;
+        return FRAME_IOERR;
+    }
     for (;;) {
         size_t have = r->end - r->start;
-        ssize_t n;
-        int w;
+        enum frame_status st;
 
         if (have >= 4) {
             uint32_t l = get32(r->buf + r->start);
@@ -119,11 +173,7 @@ enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
                 unsigned char *nb;
                 while (ncap < (size_t)l + 4) ncap *= 2;
                 if (ncap > r->max + 4) ncap = r->max + 4;
-                if (r->start > 0) {
-                    memmove(r->buf, r->buf + r->start, have);
-                    r->start = 0;
-                    r->end = have;
-                }
+                rd_compact(r);
                 nb = realloc(r->buf, ncap);
                 if (!nb) {
                     errno = ENOMEM;
@@ -134,23 +184,76 @@ enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
             }
         }
         /* Need more: make room at the end by moving what is left down. */
-        if (r->start > 0) {
-            memmove(r->buf, r->buf + r->start, have);
-            r->start = 0;
-            r->end = have;
-        }
-        w = frame_wait_fd(r->fd, POLLIN, deadline, r->stop, r->waitmask);
-        if (w == 0) return FRAME_TIMEOUT;
-        if (w < 0) return errno == EINTR ? FRAME_STOPPED : FRAME_IOERR;
-        n = read(r->fd, r->buf + r->end, r->cap - r->end);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            return FRAME_IOERR;
-        }
-        if (n == 0) return have ? FRAME_TRUNC : FRAME_EOF;
-        r->end += (size_t)n;
+        rd_compact(r);
+        st = rd_fill(r, deadline);
+        if (st == FRAME_EOF) return have ? FRAME_TRUNC : FRAME_EOF;
+        if (st != FRAME_OK) return st;
     }
+}
+
+enum frame_status frame_get_head(struct frame_rd *r, int64_t deadline, size_t want,
+                                 const unsigned char **body, size_t *have,
+                                 size_t *len)
+{
+    if (r->left) {
+        errno = EBUSY;
+        return FRAME_IOERR;
+    }
+    if (want > FRAME_HEAD_MAX) want = FRAME_HEAD_MAX;
+    for (;;) {
+        size_t got = r->end - r->start;
+        enum frame_status st;
+
+        if (got >= 4) {
+            uint32_t l = get32(r->buf + r->start);
+            if (l == 0 || l > r->max) {
+                r->badlen = l;
+                return FRAME_BADLEN;
+            }
+            /* want <= 64 and l <= max, so 4 + need fits the buffer */
+            if (got - 4 >= (want < l ? want : l)) {
+                size_t n = got - 4 < l ? got - 4 : l;
+                *body = r->buf + r->start + 4;
+                *have = n;
+                *len = l;
+                r->start += 4 + n;
+                r->left = l - n;
+                return FRAME_OK;
+            }
+        }
+        rd_compact(r);
+        st = rd_fill(r, deadline);
+        if (st == FRAME_EOF) return got ? FRAME_TRUNC : FRAME_EOF;
+        if (st != FRAME_OK) return st;
+    }
+}
+
+enum frame_status frame_get_more(struct frame_rd *r, int64_t deadline,
+                                 const unsigned char **p, size_t *n)
+{
+    size_t got = r->end - r->start;
+    if (r->left == 0) {
+        errno = EINVAL;
+        return FRAME_IOERR;
+    }
+    if (got == 0) {
+        enum frame_status st;
+        r->start = r->end = 0;
+        st = rd_fill(r, deadline);
+        if (st == FRAME_EOF) return FRAME_TRUNC;
+        if (st != FRAME_OK) return st;
+        got = r->end;
+    }
+    *n = got < r->left ? got : r->left;
+    *p = r->buf + r->start;
+    r->start += *n;
+    r->left -= *n;
+    return FRAME_OK;
+}
+
+size_t frame_left(const struct frame_rd *r)
+{
+    return r->left;
 }
 
 int frame_writev_all(int fd, struct iovec *iov, int n, int64_t deadline)

@@ -9,6 +9,11 @@
  * the limit is at most 1 MiB; above that it starts at 1 MiB and doubles
  * as a frame's length demands, never past the limit.
  *
+ * A frame too large to hold is taken in pieces instead: frame_get_head()
+ * returns its length and the first octets buffered, frame_get_more() the
+ * rest in pieces of at most the buffer (no growth), each valid until the
+ * next call. Between the two, frame_get() refuses (FRAME_IOERR, EBUSY).
+ *
  * Every wait is a poll() bounded by an absolute deadline on the monotonic
  * clock (milliseconds, clock_ms()); a deadline of -1 waits for ever.
  * With a stop flag and a wait mask, the wait is a ppoll() that lets the
@@ -35,6 +40,7 @@ enum frame_status {
 };
 
 #define FRAME_PREALLOC ((size_t)1 << 20 | 4) /* see frame_rd_init */
+#define FRAME_HEAD_MAX 64 /* the most frame_get_head() waits for */
 
 struct frame_rd {
     int fd;
@@ -44,6 +50,7 @@ struct frame_rd {
     size_t start; /* unconsumed octets are buf[start..end) */
     size_t end;
     uint32_t badlen; /* the length seen, after FRAME_BADLEN */
+    size_t left;  /* octets of a frame taken in pieces not yet returned */
     const volatile sig_atomic_t *stop; /* optional */
     const sigset_t *waitmask;          /* optional, with stop */
 };
@@ -53,8 +60,30 @@ int64_t clock_ms(void);
 /* -1 (ENOMEM, or EINVAL for max 0 or over 2^32-1) on failure. */
 int frame_rd_init(struct frame_rd *r, int fd, size_t max);
 void frame_rd_free(struct frame_rd *r);
+/* Make room now for a frame of len body octets (at most the limit), for a
+ * caller that expects a large one and would rather allocate before it
+ * arrives than while. 0, or -1 (ENOMEM; EINVAL over the limit). */
+int frame_rd_reserve(struct frame_rd *r, size_t len);
 enum frame_status frame_get(struct frame_rd *r, int64_t deadline,
                             const unsigned char **body, size_t *len);
+/* Start taking a frame in pieces: wait until its length and the first
+ * min(want, length) octets of its body are buffered (want at most 64, so
+ * a header can be decoded from one piece). *len is the whole body's
+ * length; *body, *have are the octets buffered so far (at most *len).
+ * When *have < *len, frame_get_more() yields the rest. Statuses as for
+ * frame_get(). */
+enum frame_status frame_get_head(struct frame_rd *r, int64_t deadline, size_t want,
+                                 const unsigned char **body, size_t *have,
+                                 size_t *len);
+/* The next piece of the frame begun by frame_get_head(): what is buffered,
+ * or what one read() brings, never past the frame's end; *n >= 1. With
+ * nothing left of the frame: FRAME_IOERR, errno EINVAL. A piece is valid
+ * until the next call. */
+enum frame_status frame_get_more(struct frame_rd *r, int64_t deadline,
+                                 const unsigned char **p, size_t *n);
+/* Octets of the frame begun by frame_get_head() not yet returned. */
+size_t frame_left(const struct frame_rd *r);
+
 /* Octets received but not yet returned as frames. */
 size_t frame_pending(const struct frame_rd *r);
 

@@ -96,19 +96,12 @@ uint64_t storec_get_u64(const unsigned char *p)
     return (uint64_t)storec_get_u32(p) << 32 | storec_get_u32(p + 4);
 }
 
-int storec_call(struct storec *s, int64_t deadline,
-                const unsigned char **payload, size_t *plen)
+/* A frame status as 0, or -1 with errno. */
+static int fs_errno(enum frame_status fs)
 {
-    const unsigned char *body;
-    size_t len;
-    enum frame_status fs;
-
-    if (frame_w_end(&s->w) < 0) return -1;
-    if (frame_write_all(s->fd, s->w.buf, s->w.len, deadline) < 0) return -1;
-    fs = frame_get(&s->rd, deadline, &body, &len);
     switch (fs) {
     case FRAME_OK:
-        break;
+        return 0;
     case FRAME_TIMEOUT:
         errno = ETIMEDOUT;
         return -1;
@@ -122,6 +115,22 @@ int storec_call(struct storec *s, int64_t deadline,
         errno = EPROTO;
         return -1;
     }
+}
+
+static int send_req(struct storec *s, int64_t deadline)
+{
+    if (frame_w_end(&s->w) < 0) return -1;
+    return frame_write_all(s->fd, s->w.buf, s->w.len, deadline);
+}
+
+int storec_call(struct storec *s, int64_t deadline,
+                const unsigned char **payload, size_t *plen)
+{
+    const unsigned char *body;
+    size_t len;
+
+    if (send_req(s, deadline) < 0) return -1;
+    if (fs_errno(frame_get(&s->rd, deadline, &body, &len)) < 0) return -1;
     if (len < 2 || body[0] != STOREC_VERSION) {
         errno = EPROTO;
         return -1;
@@ -129,6 +138,32 @@ int storec_call(struct storec *s, int64_t deadline,
     *payload = body + 2;
     *plen = len - 2;
     return body[1];
+}
+
+int storec_call_head(struct storec *s, int64_t deadline, size_t want,
+                     const unsigned char **payload, size_t *have, size_t *plen)
+{
+    const unsigned char *body;
+    size_t n, len;
+
+    if (send_req(s, deadline) < 0) return -1;
+    if (want > FRAME_HEAD_MAX - 2) want = FRAME_HEAD_MAX - 2;
+    if (fs_errno(frame_get_head(&s->rd, deadline, want + 2, &body, &n, &len)) < 0)
+        return -1;
+    if (len < 2 || n < 2 || body[0] != STOREC_VERSION) {
+        errno = EPROTO;
+        return -1;
+    }
+    *payload = body + 2;
+    *have = n - 2;
+    *plen = len - 2;
+    return body[1];
+}
+
+int storec_more(struct storec *s, int64_t deadline, const unsigned char **p,
+                size_t *n)
+{
+    return fs_errno(frame_get_more(&s->rd, deadline, p, n));
 }
 
 const char *storec_status_name(int status)

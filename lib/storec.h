@@ -67,6 +67,18 @@ void storec_put_u64(struct der_w *w, uint64_t v);
 int storec_call(struct storec *s, int64_t deadline,
                 const unsigned char **payload, size_t *plen);
 
+/* The same for a response that may be too large to hold (a retrieve):
+ * returns once the status and the first min(want, *plen) payload octets
+ * (want at most 60) are in; *payload, *have are what is buffered, *plen
+ * the whole payload's length. While *have < *plen, storec_more() yields
+ * the rest in pieces. A connection left with part of a response unread
+ * is unusable: storec_close() it. */
+int storec_call_head(struct storec *s, int64_t deadline, size_t want,
+                     const unsigned char **payload, size_t *have, size_t *plen);
+/* The next piece of that payload: 0, or -1 with errno as storec_call. */
+int storec_more(struct storec *s, int64_t deadline, const unsigned char **p,
+                size_t *n);
+
 uint32_t storec_get_u32(const unsigned char *p);
 uint64_t storec_get_u64(const unsigned char *p);
 const char *storec_status_name(int status);

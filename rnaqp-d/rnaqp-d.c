@@ -10,7 +10,10 @@
  * session is answered after AUTH_DELAY_MS x 2^(n-1); after AUTH_FAILURES
  * failures the session closes.
  *
- * Retrieve-and-clear is the store's begin / commit / abort. The clear is
+ * Retrieve-and-clear is the store's begin / commit / abort. The store's
+ * answer is relayed to the client piece by piece as it arrives, the
+ * response headers computed from the length it announces: an account of
+ * megabytes is never held here whole. The clear is
  * committed only when the client's next move proves it has the response
  * (5.3): its next frame, or an orderly close once our kernel has seen
  * every octet of the response acknowledged; the idle timeout with the
@@ -26,6 +29,8 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,11 +127,27 @@ static int authenticate(struct qp *q, const struct pdu *m)
     return q->failures >= q->max_failures ? -1 : 0;
 }
 
+static void settle(struct qp *q, int commit, const char *why);
+
+/* Cork (1) or uncork (0) the client's connection, so that a response
+ * written in pieces leaves in full segments and its tail at once. Not a
+ * TCP socket (tests over pipes): nothing to do. */
+static void cork(int fd, int on)
+{
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
 /* ResponseRetrieveAndClear, noerror, around the NotificationAndLocalData
- * TLVs exactly as the store sent them: the headers are computed here and
- * sent with the store's octets in one writev, so a large account is not
- * copied again (the same octets pdu_enc_resp_retrieve_* would build). */
-static int send_retrieve(struct sess *s, const unsigned char *nalds, size_t n)
+ * TLVs exactly as the store sends them (the same octets
+ * pdu_enc_resp_retrieve_* would build). The headers are computed from the
+ * length the store announces, and the store's octets are relayed piece by
+ * piece as they arrive, through the store reader's buffer: the account is
+ * never held here whole, and the client receives while the store is still
+ * sending. first, have: what the store's first piece holds of the TLVs;
+ * n: their whole length. 0; -1 when the client cannot be written (errno);
+ * -2 when the store fails part way. */
+static int relay_retrieve(struct sess *s, const unsigned char *first, size_t have,
+                          size_t n)
 {
     unsigned char h[64];
     size_t l4 = n;                              /* [0] notifications */
@@ -134,7 +155,9 @@ static int send_retrieve(struct sess *s, const unsigned char *nalds, size_t n)
     size_t l2 = 1 + der_len_size(l3) + l3;      /* [2] responsedata */
     size_t l1 = 6 + 1 + der_len_size(l2) + l2;  /* [2] Response */
     size_t body = 1 + der_len_size(l1) + l1, k = 4;
+    int64_t deadline = clock_ms() + s->idle_ms;
     struct iovec iov[2];
+    int r = 0, corked = have < n;
 
     if (body > UINT32_MAX) {
         errno = E2BIG;
@@ -156,17 +179,41 @@ static int send_retrieve(struct sess *s, const unsigned char *nalds, size_t n)
     k += der_put_len(h + k, l4);
     iov[0].iov_base = h;
     iov[0].iov_len = k;
-    iov[1].iov_base = (void *)nalds;
-    iov[1].iov_len = n;
-    return frame_writev_all(s->out, iov, 2, clock_ms() + s->idle_ms);
+    iov[1].iov_base = (void *)first;
+    iov[1].iov_len = have;
+    if (corked) cork(s->out, 1);
+    if (frame_writev_all(s->out, iov, 2, deadline) < 0) r = -1;
+    n -= have;
+    while (r == 0 && n > 0) {
+        const unsigned char *p;
+        size_t got;
+        if (storec_more(&s->store, clock_ms() + s->store_ms, &p, &got) < 0) r = -2;
+        else if (frame_write_all(s->out, p, got, deadline) < 0) r = -1;
+        else n -= got;
+    }
+    if (corked) cork(s->out, 0);
+    return r;
+}
+
+/* Read and drop what is left of a store response taken in pieces, so the
+ * connection can carry the next request; if that fails, drop the
+ * connection instead (the store then aborts an open retrieve itself). */
+static void store_skip_rest(struct sess *s)
+{
+    while (s->store_open && frame_left(&s->store.rd) > 0) {
+        const unsigned char *p;
+        size_t n;
+        if (storec_more(&s->store, clock_ms() + s->store_ms, &p, &n) < 0)
+            sess_store_drop(s);
+    }
 }
 
 static int retrieve(struct qp *q)
 {
     struct sess *s = &q->s;
     const unsigned char *p;
-    size_t plen;
-    int st;
+    size_t have, plen;
+    int st, r;
 
     if (!q->authed) {
         sess_log(s, "command=retrieve status=errornotauthenticated");
@@ -175,9 +222,11 @@ static int retrieve(struct qp *q)
     if (sess_stop || sess_store(s) < 0) goto shutdown;
     storec_begin(&s->store, STORE_OP_RBEGIN);
     der_w_raw(&s->store.w, q->account, strlen(q->account));
-    st = storec_call(&s->store, clock_ms() + s->store_ms, &p, &plen);
+    /* the payload: u32 count, then the TLVs; they may be megabytes */
+    st = storec_call_head(&s->store, clock_ms() + s->store_ms, 4, &p, &have, &plen);
     if (st < 0 || st == STORE_SHUTDOWN) goto shutdown;
     if (st != STORE_OK || plen < 4) {
+        store_skip_rest(s);
         sess_log(s, "command=retrieve account=%s status=errorinternalproblem store=%s",
                  q->account, storec_status_name(st));
         sess_begin(s);
@@ -188,8 +237,15 @@ static int retrieve(struct qp *q)
     q->pending = 1;
     q->pending_n = storec_get_u32(p);
     q->pending_t0 = s->t0;
-    if (send_retrieve(s, p + 4, plen - 4) < 0) return -1; /* main aborts it */
-    return 0;
+    r = relay_retrieve(s, p + 4, have - 4, plen - 4);
+    if (r == -2) {
+        /* the store failed part way: the client has a cut response */
+        sess_store_drop(s);
+        settle(q, 0, "store-failed");
+    } else if (r < 0) {
+        store_skip_rest(s); /* then main aborts it */
+    }
+    return r < 0 ? -1 : 0;
 shutdown:
     sess_log(s, "command=retrieve account=%s status=errorserviceshutdown", q->account);
     sess_begin(s);

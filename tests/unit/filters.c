@@ -514,6 +514,65 @@ static void test_qp_retrieve(void)
          "qp_reset_logged_as_aborted");
 }
 
+/* An account of megabytes: many pieces of the store's answer, and more
+ * than the sockets hold. A client that stops reading and closes part way
+ * keeps everything (rnaqp-d's write fails; it drops the rest of the
+ * store's answer and aborts); a whole read gets every one, oldest first. */
+#define BIG_N 9000
+#define BIG_PER 100 /* notifications per CommandNotify, under MAX_FRAME */
+static void test_qp_large(void)
+{
+    size_t cap = 1u << 17;
+    unsigned char *buf = malloc(cap);
+    uint32_t *ids = malloc(BIG_N * sizeof *ids);
+    char sender[520];
+    struct resp r;
+    int fd, i, j, k, ok = 1;
+
+    if (!buf || !ids) exit(111);
+    memset(sender, 's', 500);
+    memcpy(sender + 500, "@example.net", 13); /* 512 octets and a NUL */
+    for (i = 0; i < BIG_N / BIG_PER; i++) {
+        struct der_w w;
+        der_w_fixed(&w, buf, cap);
+        frame_w_begin(&w);
+        pdu_enc_cmd_notify_begin(&w);
+        for (j = 0; j < BIG_PER; j++)
+            agent_put_notif(&w, "big", "example.org", (uint32_t)(100000 + i * BIG_PER + j), sender);
+        pdu_enc_cmd_notify_end(&w);
+        fd = agent_connect(sp);
+        ropen(&r, fd);
+        if (frame_w_end(&w) < 0 || sendall(fd, w.buf, w.len) < 0 ||
+            !expect(&r, PDU_RNASP, PDU_RESP_NOTIFY, 0, 0))
+            ok = 0;
+        close(fd);
+        frame_rd_free(&r.rd);
+    }
+    T_OK(ok, "qp_large: %d notifications of 600 octets held for one account", BIG_N);
+
+    fd = agent_connect(qp);
+    ropen(&r, fd);
+    sendall(fd, buf, agent_frame_auth(buf, cap, "big", "bigpw"));
+    ok = expect(&r, PDU_RNAQP, PDU_RESP_AUTH, 0, 0);
+    sendall(fd, buf, agent_frame_retrieve(buf, cap));
+    usleep(300000); /* the response fills the sockets; nobody reads it */
+    close(fd);      /* unread data: the kernel sends a reset */
+    frame_rd_free(&r.rd);
+    usleep(300000);
+    k = fetch("big", "bigpw", ids, BIG_N);
+    for (i = 0; ok && i < k && i < BIG_N; i++)
+        if (ids[i] != (uint32_t)(100000 + i)) ok = 0;
+    T_OK(ok && k == BIG_N,
+         "qp_large_cut_short_keeps_all_then_relayed_whole_oldest_first (got %d)", k);
+    T_OK(agent_log_count(dir, "rnaqp-d.log",
+                         "account=big returned=9000 clear=aborted reason=write-failed") == 1 &&
+             agent_log_count(dir, "rnaqp-d.log", "account=big returned=9000 clear=committed") == 1,
+         "qp_large_logged_aborted_at_the_write_then_committed");
+    T_OK(fetch("big", "bigpw", ids, BIG_N) == 0, "qp_large_cleared");
+    free(buf);
+    free(ids);
+}
+
 /* Kill rnaqp-d after it wrote the response, before the client's next move. */
 static void test_qp_kill_filter(pid_t qpserver)
 {
@@ -616,8 +675,8 @@ static void test_qp_concurrent(void)
 
 int main(void)
 {
-    static const char *accts[] = {"alice", "bob", "carol", "quota"};
-    static const char *pws[] = {"alicepw", "bobpw", "carolpw", "quotapw"};
+    static const char *accts[] = {"alice", "bob", "carol", "quota", "big"};
+    static const char *pws[] = {"alicepw", "bobpw", "carolpw", "quotapw", "bigpw"};
     static const char *fast[] = {"AUTH_DELAY_MS=200", NULL};
     static const char *nodelay[] = {"AUTH_DELAY_MS=0", NULL};
     static const char *idle1[] = {"IDLE_TIMEOUT=1", NULL};
@@ -633,10 +692,11 @@ int main(void)
     agent_cfg_mbox("bob", "example.org", "bob");
     agent_cfg_mbox("carol", "example.org", "carol");
     agent_cfg_mbox("quota", "example.org", "quota");
+    agent_cfg_mbox("big", "example.org", "big");
     agent_cfg_acct("quota", "quota=2");
     agent_cfg_filter("", "sender @junk.example");
     T_OK(agent_cfg_write(dir) == 0, "write store.cdb");
-    T_OK(agent_auth_write(dir, accts, pws, 4) == 0, "write auth.cdb");
+    T_OK(agent_auth_write(dir, accts, pws, 5) == 0, "write auth.cdb");
     store = agent_store_start(dir, 0);
     T_OK(store > 0, "store starts");
     lsp = agent_listen("rnasp-d", dir, NULL, &sp);
@@ -662,6 +722,7 @@ int main(void)
         test_qp_auth();
         test_qp_timing(pqt);
         test_qp_retrieve();
+        test_qp_large();
         test_qp_kill_filter(lqp);
         test_qp_concurrent();
         T_OK(agent_log_count(dir, "rnasp-d.log", "rnasp-d: info: peer=127.0.0.1:") > 0 &&

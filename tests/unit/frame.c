@@ -170,6 +170,36 @@ static void split_writes(void)
     }
 }
 
+static void reserve(void)
+{
+    int sv[2];
+    unsigned char *all = malloc(3u << 20);
+    const unsigned char *b;
+    struct frame_rd r;
+    size_t len, off;
+    unsigned char *before;
+    pid_t pid;
+
+    if (!all) exit(111);
+    xpair(sv);
+    frame_rd_init(&r, sv[0], 8u << 20);
+    T_OK(frame_rd_reserve(&r, (8u << 20) + 1) < 0 && errno == EINVAL,
+         "frame_rd_reserve refuses more than the limit");
+    T_OK(frame_rd_reserve(&r, 3u << 20) == 0 && r.cap >= (3u << 20) + 4,
+         "frame_rd_reserve makes room for a frame of that size");
+    before = r.buf;
+    off = make_frame(all, (3u << 20) - 4, 3);
+    pid = writer(sv[1], sv[0], all, off, 100000, 0);
+    close(sv[1]);
+    T_OK(frame_get(&r, clock_ms() + 5000, &b, &len) == FRAME_OK &&
+             body_is(b, len, (3u << 20) - 4, 3) && r.buf == before,
+         "a frame that fits the reserved room arrives without growing it");
+    T_OK(reaped_ok(pid), "writer done");
+    frame_rd_free(&r);
+    close(sv[0]);
+    free(all);
+}
+
 static void pipelining(void)
 {
     int p[2];
@@ -219,6 +249,89 @@ static void pipelining(void)
     frame_rd_free(&r);
     close(p[0]);
     close(p[1]);
+}
+
+/* A frame taken in pieces: the head, then the rest through a buffer that
+ * never grows, with the next frame pipelined behind it. */
+static void pieces(void)
+{
+    int sv[2];
+    size_t big = 3u << 20, off, got, have, len, n;
+    unsigned char *all = malloc(big + 64);
+    const unsigned char *b;
+    struct frame_rd r;
+    enum frame_status s;
+    int ok = 1, grew = 0;
+    pid_t pid;
+
+    if (!all) exit(111);
+    xpair(sv);
+    off = make_frame(all, big, 7);
+    off += make_frame(all + off, 5, 9);
+    pid = writer(sv[1], sv[0], all, off, 100000, 0);
+    close(sv[1]);
+    frame_rd_init(&r, sv[0], 64u << 20);
+    s = frame_get_head(&r, clock_ms() + 5000, 6, &b, &have, &len);
+    T_OK(s == FRAME_OK && len == big && have >= 6 && have <= len,
+         "frame_get_head: the length and at least the octets asked for (have %zu)", have);
+    if (s == FRAME_OK && !body_is(b, have, have, 7)) ok = 0;
+    T_OK(frame_left(&r) == len - have, "frame_left counts what is still due");
+    s = frame_get(&r, clock_ms() + 5000, &b, &n);
+    T_OK(s == FRAME_IOERR && errno == EBUSY, "frame_get refuses while a frame is in pieces");
+    got = have;
+    while (ok && got < len) {
+        s = frame_get_more(&r, clock_ms() + 5000, &b, &n);
+        if (s != FRAME_OK || n == 0 || n > len - got) {
+            ok = 0;
+            break;
+        }
+        /* piece i of the body holds (seed + offset) */
+        if (!body_is(b, n, n, (unsigned)(7 + got))) ok = 0;
+        got += n;
+        if (r.cap > FRAME_PREALLOC) grew = 1;
+    }
+    T_OK(ok && got == len, "frame_get_more yields the rest exactly, in order");
+    T_OK(!grew, "the buffer does not grow for a frame taken in pieces");
+    s = frame_get_more(&r, clock_ms() + 5000, &b, &n);
+    T_OK(s == FRAME_IOERR && errno == EINVAL, "frame_get_more with nothing left: EINVAL");
+    s = frame_get(&r, clock_ms() + 5000, &b, &n);
+    T_OK(s == FRAME_OK && body_is(b, n, 5, 9), "the next frame follows as usual");
+    T_OK(reaped_ok(pid), "writer done");
+    s = frame_get(&r, clock_ms() + 5000, &b, &n);
+    T_OK(s == FRAME_EOF, "then EOF (got %d)", s);
+    frame_rd_free(&r);
+    close(sv[0]);
+
+    /* a frame shorter than asked for comes whole; a cut one is TRUNC;
+     * bad lengths as with frame_get */
+    xpair(sv);
+    frame_rd_init(&r, sv[0], 16);
+    off = make_frame(all, 3, 1);
+    write_full(sv[1], all, off);
+    s = frame_get_head(&r, clock_ms() + 5000, 10, &b, &have, &len);
+    T_OK(s == FRAME_OK && len == 3 && have == 3 && body_is(b, have, 3, 1) &&
+         frame_left(&r) == 0, "a frame shorter than the head asked for comes whole");
+    off = make_frame(all, 16, 2);
+    write_full(sv[1], all, 4 + 8);
+    s = frame_get_head(&r, clock_ms() + 5000, 2, &b, &have, &len);
+    T_OK(s == FRAME_OK && len == 16 && have == 8, "head of a frame of the limit");
+    s = frame_get_more(&r, clock_ms() + 100, &b, &n);
+    T_OK(s == FRAME_TIMEOUT, "its rest not sent: TIMEOUT (got %d)", s);
+    close(sv[1]);
+    s = frame_get_more(&r, clock_ms() + 5000, &b, &n);
+    T_OK(s == FRAME_TRUNC, "its rest cut by end of file: TRUNC (got %d)", s);
+    frame_rd_free(&r);
+    close(sv[0]);
+    xpair(sv);
+    frame_rd_init(&r, sv[0], 16);
+    put32(all, 17);
+    write_full(sv[1], all, 4);
+    s = frame_get_head(&r, clock_ms() + 5000, 2, &b, &have, &len);
+    T_OK(s == FRAME_BADLEN && r.badlen == 17, "frame_get_head: a length over the limit is BADLEN");
+    frame_rd_free(&r);
+    close(sv[0]);
+    close(sv[1]);
+    free(all);
 }
 
 static void bad_lengths(void)
@@ -657,6 +770,8 @@ int main(void)
     init_fails();
     split_writes();
     pipelining();
+    pieces();
+    reserve();
     bad_lengths();
     eofs();
     deadlines();
