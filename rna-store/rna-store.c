@@ -1002,6 +1002,7 @@ static void loop(struct store *s)
         if (!s->stopping && now - s->cfg_checked >= CFG_CHECK_MS) {
             s->cfg_checked = now;
             cfg_load(s, 0, "changed");
+            journal_limits(&s->j);
         }
         logflush(s);
         if (s->stopping && (now >= s->stop_at || s->ncl == 0)) break;
