@@ -44,6 +44,8 @@
 #define OUT_SOFT ((size_t)1 << 20) /* stop carrying out requests past this */
 #define STOP_GRACE_MS 500
 #define CFG_CHECK_MS 1000
+#define LOG_DELAY_MS 10             /* a log line waits about this long... */
+#define LOG_SOFT ((size_t)64 << 10) /* ...or until this much is buffered */
 
 struct client {
     int fd;
@@ -92,9 +94,24 @@ struct store {
     struct cfg_filter afilt[CFG_MAX_FILTERS];
     struct der_w blob;
     struct der_w log;
+    int64_t log_due; /* when the oldest buffered log line must go out */
 };
 
-/* ---- logging: buffered per loop turn, one line per event ---- */
+/* ---- logging: one line per event, written in batches ----
+ *
+ * Lines are buffered and written with one write at the end of the loop
+ * turn in which the oldest becomes LOG_DELAY_MS old or LOG_SOFT octets are
+ * waiting, and before the store exits; so a line may reach the log a few
+ * milliseconds after the answer to its request. Under load this is one
+ * log write per many transactions instead of one per loop turn. */
+
+static void logflush(struct store *s)
+{
+    if (s->log.len) {
+        frame_write_all(2, s->log.buf, s->log.len, -1);
+        der_w_reset(&s->log);
+    }
+}
 
 static void logline(struct store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -110,15 +127,8 @@ static void logline(struct store *s, const char *fmt, ...)
     if (n < 0) return;
     if ((size_t)n > sizeof line - 2) n = sizeof line - 2;
     line[n++] = '\n';
+    if (!s->log.len) s->log_due = clock_ms() + LOG_DELAY_MS;
     der_w_raw(&s->log, line, (size_t)n);
-}
-
-static void logflush(struct store *s)
-{
-    if (s->log.len) {
-        frame_write_all(2, s->log.buf, s->log.len, -1);
-        der_w_reset(&s->log);
-    }
 }
 
 static _Noreturn void die(struct store *s, int code, const char *fmt, ...)
@@ -938,7 +948,7 @@ static void loop(struct store *s)
     for (;;) {
         size_t i, np = 0;
         int timeout = CFG_CHECK_MS;
-        int64_t now;
+        int64_t now = clock_ms();
 
         pf[np].fd = s->sig[0];
         pf[np++].events = POLLIN;
@@ -951,10 +961,10 @@ static void loop(struct store *s)
             pf[np++].revents = 0;
             if (client_ready(c)) timeout = 0; /* requests left over */
         }
-        if (s->stopping) {
-            int64_t left = s->stop_at - clock_ms();
-            timeout = left < 0 ? 0 : (int)left;
-        }
+        if (s->log.len && s->log_due - now < timeout)
+            timeout = s->log_due < now ? 0 : (int)(s->log_due - now);
+        if (s->stopping && s->stop_at - now < timeout)
+            timeout = s->stop_at < now ? 0 : (int)(s->stop_at - now);
         if (poll(pf, np, timeout) < 0 && errno != EINTR)
             die(s, 111, "poll: %s", strerror(errno));
 
@@ -986,7 +996,6 @@ static void loop(struct store *s)
         /* group commit: one write and one sync for the whole turn */
         if (journal_pending(&s->j) && journal_flush(&s->j, sync_on(s)) < 0)
             die(s, 111, "unable to write the journal: %s", strerror(errno));
-        logflush(s); /* the turn's log lines go out before its answers */
         for (i = 0; i < s->ncl; i++)
             if (!s->cl[i]->dead && s->cl[i]->out.len > s->cl[i]->outoff)
                 client_write(s->cl[i]);
@@ -1004,7 +1013,8 @@ static void loop(struct store *s)
             cfg_load(s, 0, "changed");
             journal_limits(&s->j);
         }
-        logflush(s);
+        /* after the journal flush: a line written is of a durable event */
+        if (s->log.len >= LOG_SOFT || (s->log.len && now >= s->log_due)) logflush(s);
         if (s->stopping && (now >= s->stop_at || s->ncl == 0)) break;
     }
     free(pf);
