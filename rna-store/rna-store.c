@@ -946,7 +946,7 @@ static void loop(struct store *s)
     if (!pf) die(s, 111, "out of memory");
 
     for (;;) {
-        size_t i, np = 0;
+        size_t i, np = 0, polled;
         int timeout = CFG_CHECK_MS;
         int64_t now = clock_ms();
 
@@ -984,10 +984,13 @@ static void loop(struct store *s)
                 }
             }
         }
+        polled = s->ncl;
         if (pf[1].revents & POLLIN) accept_clients(s);
         for (i = 0; i < s->ncl; i++) {
             struct client *c = s->cl[i];
-            short re = pf[i + 2].revents;
+            /* a client accepted just now was not in this poll: its slot
+             * holds what an earlier poll said of another connection */
+            short re = i < polled ? pf[i + 2].revents : 0;
             if (c->dead) continue;
             if (re & POLLIN) client_read(s, c);
             else if (re & (POLLERR | POLLHUP | POLLNVAL)) c->dead = 1;
