@@ -408,6 +408,7 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
     memset(j, 0, sizeof *j);
     j->fd = -1;
     j->prealloc_ok = 1;
+    journal_limits(j);
     der_w_growing(&j->buf, (size_t)1 << 31);
     j->dir = strdup(storedir);
     if (!j->dir) goto oom;
@@ -517,15 +518,24 @@ void journal_close(struct journal *j)
     j->fd = -1;
 }
 
+void journal_limits(struct journal *j)
+{
+    struct rlimit rl;
+    j->fsize_max = UINT64_MAX;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        j->fsize_max = (uint64_t)rl.rlim_cur;
+}
+
 int journal_reserve(struct journal *j, size_t n)
 {
     uint64_t need = j->off + j->buf.len + n;
-    struct rlimit rl;
 
-    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        need > rl.rlim_cur) {
-        errno = EFBIG;
-        return -1;
+    if (need > j->fsize_max) {
+        journal_limits(j); /* it may have been raised since */
+        if (need > j->fsize_max) {
+            errno = EFBIG;
+            return -1;
+        }
     }
     if (!j->prealloc_ok || need <= j->alloc_end) return 0;
     if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc_end,

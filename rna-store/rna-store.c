@@ -9,10 +9,15 @@
  * fdatasync that buffer once (group commit), and only then release the
  * responses. Nothing is acknowledged before it is durable.
  *
+ * With sync on, requests that arrive while a turn is being carried out
+ * join it before its fdatasync (gather), so one sync covers more.
+ *
  * Backpressure: a client's input is read only while its previous
- * responses have been written, so per-client memory is bounded by one
- * request (STORE_REQ_MAX) and the responses to it. A request frame over
- * the limit drops the client; its open retrieve is aborted.
+ * responses have been written, or, while a turn gathers, while under
+ * OUT_SOFT of them wait; so per-client memory is bounded by one request
+ * buffer (STORE_REQ_MAX) and about OUT_SOFT of responses plus one. A
+ * request frame over the limit drops the client; its open retrieve is
+ * aborted.
  *
  * Exit codes: 0 after SIGTERM; 100 usage; 111 temporary trouble (cannot
  * open the store, journal write failure: a restart replays the disk).
@@ -44,6 +49,9 @@
 #define OUT_SOFT ((size_t)1 << 20) /* stop carrying out requests past this */
 #define STOP_GRACE_MS 500
 #define CFG_CHECK_MS 1000
+#define LOG_DELAY_MS 10             /* a log line waits about this long... */
+#define LOG_SOFT ((size_t)64 << 10) /* ...or until this much is buffered */
+#define GATHER_ROUNDS 32
 
 struct client {
     int fd;
@@ -92,9 +100,25 @@ struct store {
     struct cfg_filter afilt[CFG_MAX_FILTERS];
     struct der_w blob;
     struct der_w log;
+    int64_t log_due; /* when the oldest buffered log line must go out */
+    int64_t sync_us; /* how long the last fdatasync took */
 };
 
-/* ---- logging: buffered per loop turn, one line per event ---- */
+/* ---- logging: one line per event, written in batches ----
+ *
+ * Lines are buffered and written with one write at the end of the loop
+ * turn in which the oldest becomes LOG_DELAY_MS old or LOG_SOFT octets are
+ * waiting, and before the store exits; so a line may reach the log a few
+ * milliseconds after the answer to its request. Under load this is one
+ * log write per many transactions instead of one per loop turn. */
+
+static void logflush(struct store *s)
+{
+    if (s->log.len) {
+        frame_write_all(2, s->log.buf, s->log.len, -1);
+        der_w_reset(&s->log);
+    }
+}
 
 static void logline(struct store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -110,15 +134,8 @@ static void logline(struct store *s, const char *fmt, ...)
     if (n < 0) return;
     if ((size_t)n > sizeof line - 2) n = sizeof line - 2;
     line[n++] = '\n';
+    if (!s->log.len) s->log_due = clock_ms() + LOG_DELAY_MS;
     der_w_raw(&s->log, line, (size_t)n);
-}
-
-static void logflush(struct store *s)
-{
-    if (s->log.len) {
-        frame_write_all(2, s->log.buf, s->log.len, -1);
-        der_w_reset(&s->log);
-    }
 }
 
 static _Noreturn void die(struct store *s, int code, const char *fmt, ...)
@@ -945,6 +962,46 @@ static void lock_store(struct store *s, const char *storedir)
         die(s, 111, "another rna-store is running on %s", s->dir);
 }
 
+static int64_t clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* With sync on, a turn's records wait for an fdatasync that takes far
+ * longer than a read. Requests that arrive meanwhile are carried out
+ * before it, so that the one sync covers them too: poll the clients again
+ * without waiting, read and carry out what came, and stop when a poll
+ * finds nothing new, after GATHER_ROUNDS rounds, or once half as long as
+ * the last sync took has passed. A client is read here only while the
+ * answers waiting for it stay under OUT_SOFT, the bound client_process
+ * keeps; nothing is acknowledged any earlier than without gathering. */
+static void gather(struct store *s, struct pollfd *pf)
+{
+    int64_t until = clock_us() + s->sync_us / 2;
+    int round;
+
+    for (round = 0; round < GATHER_ROUNDS; round++) {
+        size_t i, np = 0;
+        for (i = 0; i < s->ncl; i++) {
+            const struct client *c = s->cl[i];
+            int ok = !c->dead && c->out.len - c->outoff < OUT_SOFT &&
+                     c->inlen < STORE_REQ_MAX + 4;
+            pf[i].fd = ok ? c->fd : -1; /* poll skips negative descriptors */
+            pf[i].events = POLLIN;
+            pf[i].revents = 0;
+            np += ok;
+        }
+        if (np == 0 || poll(pf, s->ncl, 0) <= 0) return;
+        for (i = 0; i < s->ncl; i++) {
+            if (pf[i].revents & POLLIN) client_read(s, s->cl[i]);
+            else if (pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) s->cl[i]->dead = 1;
+        }
+        if (clock_us() >= until) return;
+    }
+}
+
 static void loop(struct store *s)
 {
     struct pollfd *pf = calloc(MAX_CLIENTS + 2, sizeof *pf);
@@ -953,7 +1010,7 @@ static void loop(struct store *s)
     for (;;) {
         size_t i, np = 0, polled;
         int timeout = CFG_CHECK_MS;
-        int64_t now;
+        int64_t now = clock_ms();
 
         pf[np].fd = s->sig[0];
         pf[np++].events = POLLIN;
@@ -966,10 +1023,10 @@ static void loop(struct store *s)
             pf[np++].revents = 0;
             if (client_ready(c)) timeout = 0; /* requests left over */
         }
-        if (s->stopping) {
-            int64_t left = s->stop_at - clock_ms();
-            timeout = left < 0 ? 0 : (int)left;
-        }
+        if (s->log.len && s->log_due - now < timeout)
+            timeout = s->log_due < now ? 0 : (int)(s->log_due - now);
+        if (s->stopping && s->stop_at - now < timeout)
+            timeout = s->stop_at < now ? 0 : (int)(s->stop_at - now);
         if (poll(pf, np, timeout) < 0 && errno != EINTR)
             die(s, 111, "poll: %s", strerror(errno));
 
@@ -1002,9 +1059,15 @@ static void loop(struct store *s)
             else if (client_ready(c)) client_process(s, c);
         }
         /* group commit: one write and one sync for the whole turn */
-        if (journal_pending(&s->j) && journal_flush(&s->j, sync_on(s)) < 0)
-            die(s, 111, "unable to write the journal: %s", strerror(errno));
-        logflush(s); /* the turn's log lines go out before its answers */
+        if (journal_pending(&s->j)) {
+            int sync = sync_on(s);
+            int64_t t0;
+            if (sync) gather(s, pf + 2);
+            t0 = sync ? clock_us() : 0;
+            if (journal_flush(&s->j, sync) < 0)
+                die(s, 111, "unable to write the journal: %s", strerror(errno));
+            if (sync) s->sync_us = clock_us() - t0;
+        }
         for (i = 0; i < s->ncl; i++)
             if (!s->cl[i]->dead && s->cl[i]->out.len > s->cl[i]->outoff)
                 client_write(s->cl[i]);
@@ -1020,8 +1083,10 @@ static void loop(struct store *s)
         if (!s->stopping && now - s->cfg_checked >= CFG_CHECK_MS) {
             s->cfg_checked = now;
             cfg_load(s, 0, "changed");
+            journal_limits(&s->j);
         }
-        logflush(s);
+        /* after the journal flush: a line written is of a durable event */
+        if (s->log.len >= LOG_SOFT || (s->log.len && now >= s->log_due)) logflush(s);
         if (s->stopping && (now >= s->stop_at || s->ncl == 0)) break;
     }
     free(pf);

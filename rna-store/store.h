@@ -180,6 +180,7 @@ struct journal {
     uint64_t off;        /* end of the written records */
     uint64_t alloc_end;  /* preallocated up to here */
     int prealloc_ok;     /* fallocate works here */
+    uint64_t fsize_max;  /* RLIMIT_FSIZE as last read (journal_limits) */
     struct der_w buf;    /* records not yet written */
     size_t rec_start;    /* offset in buf of the record being built */
     uint64_t replayed, torn_bytes;
@@ -194,6 +195,9 @@ void journal_close(struct journal *j);
 /* Make sure n more octets (plus what is buffered) can be written without
  * running out of space. 0, or -1 (ENOSPC, EFBIG, ...). */
 int journal_reserve(struct journal *j, size_t n);
+/* Read RLIMIT_FSIZE again (journal_open reads it once; the store calls this
+ * every second rather than making a system call per transaction). */
+void journal_limits(struct journal *j);
 void journal_rec_begin(struct journal *j, unsigned type);
 void journal_rec_end(struct journal *j);
 /* Write what is buffered and, with sync, fdatasync it. 0 or -1. */

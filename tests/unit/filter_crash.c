@@ -249,7 +249,12 @@ int main(void)
             if (seen[id] && !acked[id] && id > maxsent[id / SPAN] + 1) invented++;
         }
     }
-    /* how many notifications aborted retrieves held: each may come back */
+    /* how many notifications aborted retrieves held: each may come back.
+     * Read once the store has stopped: it writes its log lines in batches,
+     * a little after the events, and all of them before it exits. */
+    agent_unlisten(lsp);
+    agent_unlisten(lqp);
+    T_OK(agent_store_stop(store) == 0, "filter_crash: store stops cleanly");
     {
         FILE *f;
         char line[512];
@@ -269,9 +274,6 @@ int main(void)
          aborted);
     printf("# %d kills, %zu acknowledged, %zu duplicates, %lld in aborted retrieves\n", kills,
            nacked, dups, aborted);
-    agent_unlisten(lsp);
-    agent_unlisten(lqp);
-    T_OK(agent_store_stop(store) == 0, "filter_crash: store stops cleanly");
     if (!getenv("KEEP")) agent_rmdir(dir);
     return t_done();
 }
