@@ -250,7 +250,7 @@ cat <<EOF
 # Benchmark results
 
 Written by \`make bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'),
-in $((T1 - T0)) s; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes in the tree)').
+in $((T1 - T0)) s; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet -- . ':!bench/RESULTS.md' 2>/dev/null || echo ' (with uncommitted changes in the tree)').
 
 ## Machine
 
@@ -347,6 +347,9 @@ if grep -q MISSED "$VERDICTS"; then
   grep MISSED "$VERDICTS" | while read -r _ k; do
     echo "- \`$k\`: goal MISSED (median ratio $(medratio "$k")); see the table."
   done
+  echo
+  echo "Where the time goes in each missed figure, and what would change it:"
+  echo "doc/performance.md."
 else
   echo "None: every goal was met in this run."
 fi
