@@ -459,19 +459,43 @@ static void test_nald_exact(void)
     storec_close(&c);
 }
 
+/* Append a whole record of type t (its 9 octets checksummed as the
+ * earlier format did, or as today's) to the journal at path, size0 octets
+ * long: the store must refuse to start, leave the file as it is, and say
+ * why. Then take the record out again. */
+static void whole_record_refused(const char *path, off_t size0, unsigned char t,
+                                 int old, const char *why, const char *name)
+{
+    static const struct hash_key ck = {0x524e412d6a726e6cULL, 0x636865636b73756dULL};
+    unsigned char rec[12 + 9];
+    char cmd[800];
+    struct stat st;
+    uint64_t h;
+    int fd, i;
+
+    memset(rec, 0, sizeof rec);
+    rec[3] = 9;
+    rec[12] = t;
+    h = old ? hash_sip(&ck, rec + 12, 9) : hash_check(rec + 12, 9);
+    for (i = 0; i < 8; i++) rec[4 + i] = (unsigned char)(h >> (56 - 8 * i));
+    fd = open(path, O_WRONLY | O_APPEND);
+    T_OK(fd >= 0 && write(fd, rec, sizeof rec) == (ssize_t)sizeof rec, "%s: append it", name);
+    if (fd >= 0) close(fd);
+    T_OK(agent_store_start(dir, 0) == -1, "%s_refused_store_does_not_start", name);
+    T_OK(stat(path, &st) == 0 && st.st_size == size0 + (off_t)sizeof rec, "%s_not_cut", name);
+    snprintf(cmd, sizeof cmd, "grep -q '%s' '%s/store.log'", why, dir);
+    T_OK(system(cmd) == 0, "%s_reason_logged", name);
+    T_OK(truncate(path, size0) == 0, "%s: take it out by hand", name);
+}
+
 /* A record that is whole (its checksum holds) but cannot be applied, such
  * as one of the earlier format, is not a torn tail: the store refuses to
  * start and leaves the journal as it is, instead of cutting it. */
 static void test_whole_record_not_cut(void)
 {
-    static const struct hash_key ck = {0x524e412d6a726e6cULL, 0x636865636b73756dULL};
-    unsigned char rec[12 + 9];
-    uint64_t h;
-    char path[700], cmd[800];
-    struct stat st0, st1;
+    char path[700];
+    struct stat st0;
     uint32_t ids[8];
-    int fd, i;
-
     struct storec c;
     long long gen = -1;
 
@@ -483,33 +507,12 @@ static void test_whole_record_not_cut(void)
     agent_store_kill9(pid);
     snprintf(path, sizeof path, "%s/store/journal.%lld", dir, gen);
     T_OK(stat(path, &st0) == 0, "journal there");
-    memset(rec, 0, sizeof rec);
-    rec[3] = 9;
-    rec[12] = 1; /* an accept record of the earlier format and checksum */
-    h = hash_sip(&ck, rec + 12, 9);
-    for (i = 0; i < 8; i++) rec[4 + i] = (unsigned char)(h >> (56 - 8 * i));
-    fd = open(path, O_WRONLY | O_APPEND);
-    T_OK(fd >= 0 && write(fd, rec, sizeof rec) == (ssize_t)sizeof rec, "append a whole old record");
-    if (fd >= 0) close(fd);
-    T_OK(agent_store_start(dir, 0) == -1, "whole_record_refused_store_does_not_start");
-    T_OK(stat(path, &st1) == 0 && st1.st_size == st0.st_size + (off_t)sizeof rec,
-         "whole_record_not_cut");
-    snprintf(cmd, sizeof cmd, "grep -q 'earlier rna-store in an older format' '%s/store.log'", dir);
-    T_OK(system(cmd) == 0, "whole_record_reason_logged");
-    T_OK(truncate(path, st0.st_size) == 0, "remove it by hand");
+    /* an accept record of the earlier format, with its checksum */
+    whole_record_refused(path, st0.st_size, 1, 1, "earlier rna-store in an older format",
+                         "whole_old_record");
     /* a record of today's checksum whose contents make no sense */
-    rec[12] = 99;
-    h = hash_check(rec + 12, 9);
-    for (i = 0; i < 8; i++) rec[4 + i] = (unsigned char)(h >> (56 - 8 * i));
-    fd = open(path, O_WRONLY | O_APPEND);
-    T_OK(fd >= 0 && write(fd, rec, sizeof rec) == (ssize_t)sizeof rec, "append a whole bad record");
-    if (fd >= 0) close(fd);
-    T_OK(agent_store_start(dir, 0) == -1, "unappliable_record_refused");
-    T_OK(stat(path, &st1) == 0 && st1.st_size == st0.st_size + (off_t)sizeof rec,
-         "unappliable_record_not_cut");
-    snprintf(cmd, sizeof cmd, "grep -q 'checks but cannot be applied' '%s/store.log'", dir);
-    T_OK(system(cmd) == 0, "unappliable_record_reason_logged");
-    T_OK(truncate(path, st0.st_size) == 0, "remove it by hand");
+    whole_record_refused(path, st0.st_size, 99, 0, "checks but cannot be applied",
+                         "unappliable_record");
     pid = agent_store_start(dir, 0);
     T_OK(pid > 0, "store starts again");
     T_OK(drain("bob", ids, 8) == 1 && ids[0] == 960, "whole_record_nothing_lost");
