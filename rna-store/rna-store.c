@@ -98,7 +98,8 @@ struct store {
     size_t ndoomed;
     uint32_t pos[PDU_MAX_NOTIFS];
     struct cfg_filter afilt[CFG_MAX_FILTERS];
-    struct der_w blob;
+    struct der_w blob;  /* the batch's submitter TLV */
+    struct der_w nbuf;  /* one notification, re-encoded */
     struct der_w log;
     int64_t log_due; /* when the oldest buffered log line must go out */
     int64_t sync_us; /* how long the last fdatasync took */
@@ -393,7 +394,12 @@ static void submit(struct store *s, struct client *c, const unsigned char *p,
             ncoll++;
             continue;
         }
-        nd = mem_node_new(&s->m, it->tlv, it->len);
+        /* stored as its known elements re-encode (DER): unknown
+         * extension elements are skipped (PROTOCOL.md 2) and not kept,
+         * so a node's size is bounded by the known fields' limits */
+        der_w_reset(&s->nbuf);
+        pdu_put_notif(&s->nbuf, &x.n);
+        nd = s->nbuf.err ? NULL : mem_node_new(&s->m, s->nbuf.buf, s->nbuf.len);
         if (nd && sub) {
             mem_subm_ref(sub);
         } else if (nd) { /* the first new node takes the first reference */
@@ -1111,6 +1117,7 @@ int main(int argc, char **argv)
         die(NULL, 100, "directory name too long");
     der_w_growing(&s->log, 1u << 20);
     der_w_growing(&s->blob, 1u << 20);
+    der_w_growing(&s->nbuf, 1u << 20);
     s->doomed = calloc(PDU_MAX_NOTIFS, sizeof *s->doomed);
     s->cl = calloc(MAX_CLIENTS, sizeof *s->cl);
     if (!s->doomed || !s->cl) die(s, 111, "out of memory");
@@ -1140,5 +1147,6 @@ int main(int argc, char **argv)
     free(s->cl);
     der_w_free(&s->log);
     der_w_free(&s->blob);
+    der_w_free(&s->nbuf);
     return 0;
 }

@@ -3,7 +3,8 @@
  * snapshot (journal.c), and the server loop (rna-store.c).
  *
  * Model. Every held notification is a struct node holding its
- * Notification DER exactly as it was submitted, with its submitter (an
+ * Notification DER (its known elements re-encoded: unknown extension
+ * elements are skipped, as PROTOCOL.md says), with its submitter (an
  * interned, counted ClientLocation shared by the notifications of one
  * batch) and its date: the NotificationAndLocalData a retrieve returns is
  * assembled from these three while the answer is written. A node is on

@@ -387,14 +387,14 @@ static size_t rbegin_raw(struct storec *c, const char *acct, unsigned char *out,
 static void test_nald_exact(void)
 {
     static unsigned char a1[4096], a2[4096], a3[4096];
-    unsigned char req[512], nb[512];
+    unsigned char req[512], nb[512], xb[600];
     struct der_w w;
     struct storec c;
     struct pdu_notif pn;
     struct pdu_nald d;
     unsigned char b1[PDU_DOMAIN_DER_MAX], b2[PDU_DOMAIN_DER_MAX];
     const unsigned char *p;
-    size_t plen, n1, n2, n3, nlen;
+    size_t plen, n1, n2, n3, nlen, xlen;
     time_t t0 = time(NULL), t1;
     int ok;
 
@@ -412,6 +412,17 @@ static void test_nald_exact(void)
     der_w_fixed(&w, nb, sizeof nb);
     pdu_put_notif(&w, &pn);
     nlen = w.len;
+    /* the same with an unknown extension element at the end, which the
+     * store must skip (PROTOCOL.md 2), not keep */
+    {
+        size_t hl = nb[1] < 0x80 ? 2 : 2 + (size_t)(nb[1] & 0x7f);
+        der_w_fixed(&w, xb, sizeof xb);
+        der_w_open(&w, 0x30);
+        der_w_raw(&w, nb + hl, nlen - hl);
+        der_w_prim(&w, 0x9e, "ext", 3);
+        der_w_close(&w);
+        xlen = w.len;
+    }
     /* header: IPv6 2001:db8::7, port 2525, domain mx.example.net */
     memset(req, 0, sizeof req);
     req[0] = 1;
@@ -422,7 +433,7 @@ static void test_nald_exact(void)
     T_OK(conn(&c) == 0, "connect");
     storec_begin(&c, STORE_OP_SUBMIT);
     der_w_raw(&c.w, req, 34);
-    der_w_raw(&c.w, nb, nlen);
+    der_w_raw(&c.w, xb, xlen);
     der_w_raw(&c.w, nb, nlen); /* collapses within the batch */
     T_OK(storec_call(&c, clock_ms() + 5000, &p, &plen) == STORE_OK, "nald_submit_ok");
     t1 = time(NULL);
@@ -441,6 +452,11 @@ static void test_nald_exact(void)
                  memcmp(d.submitter.domain.p, "\x16\x02" "mx" "\x16\x07" "example" "\x16\x03" "net", 18) == 0,
              "nald_submitter_as_given");
         T_OK(d.date >= (uint64_t)t0 && d.date <= (uint64_t)t1, "nald_date_of_acceptance");
+        /* and the whole: exactly the DER the codec makes of those parts */
+        der_w_fixed(&bw, back, sizeof back);
+        pdu_put_nald(&bw, &d);
+        T_OK(bw.len == n1 && memcmp(back, a1, n1) == 0,
+             "nald_exact_der_unknown_element_not_kept");
     }
     T_OK(agent_simple(&c, STORE_OP_RABORT) == STORE_OK, "abort");
     storec_close(&c);
