@@ -28,12 +28,17 @@ int sess_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t max,
                  uint64_t *out)
 {
     const char *v = getenv(name);
-    uint64_t x = 0;
-    size_t i;
     if (!v) {
         *out = def;
         return 0;
     }
+    return sess_u64(v, min, max, out);
+}
+
+int sess_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t x = 0;
+    size_t i;
     if (!*v || strlen(v) > 19) return -1;
     for (i = 0; v[i]; i++) {
         if (v[i] < '0' || v[i] > '9') return -1;

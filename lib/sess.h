@@ -49,6 +49,8 @@ extern volatile sig_atomic_t sess_stop;
  * -1 when set but not a number within [min, max]. */
 int sess_env_u64(const char *name, uint64_t def, uint64_t min, uint64_t max,
                  uint64_t *out);
+/* A decimal number within [min, max] (a setting or an option): 0, or -1. */
+int sess_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Set everything up. NULL, or what is wrong (missing or broken
  * environment): the caller then exits 111, never half-working. */

@@ -36,6 +36,7 @@
 #include "esc.h"
 #include "frame.h"
 #include "rna-notify.h"
+#include "sess.h"
 #include "srv.h"
 
 /* Responses are small: a ResponseNotify with 1000 positions is < 8 KiB. */
@@ -374,16 +375,11 @@ static int report(struct state *st)
     return temp ? EXIT_TEMP : perm ? EXIT_PERM : 0;
 }
 
-/* Whole seconds, 1 .. 86400. */
+/* Whole seconds, 1 .. 86400, as milliseconds. */
 static int64_t seconds(const char *s)
 {
-    long v = 0;
-    if (*s < '1' || *s > '9') usage();
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') usage();
-        v = v * 10 + (*s - '0');
-        if (v > 86400) usage();
-    }
+    uint64_t v;
+    if (sess_u64(s, 1, 86400, &v) < 0) usage();
     return (int64_t)v * 1000;
 }
 

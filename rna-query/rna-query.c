@@ -38,6 +38,7 @@
 #include "esc.h"
 #include "frame.h"
 #include "rna-query.h"
+#include "sess.h"
 #include "srv.h"
 
 /* A response may carry every notification of the account. */
@@ -99,15 +100,11 @@ _Noreturn static void usage(void)
     exit(EXIT_PERM);
 }
 
+/* Whole seconds, 1 .. 86400, as milliseconds. */
 static int64_t seconds(const char *s)
 {
-    long v = 0;
-    if (*s < '1' || *s > '9') usage();
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') usage();
-        v = v * 10 + (*s - '0');
-        if (v > 86400) usage();
-    }
+    uint64_t v;
+    if (sess_u64(s, 1, 86400, &v) < 0) usage();
     return (int64_t)v * 1000;
 }
 

@@ -301,6 +301,14 @@ rna-notify -a 127.0.0.1 "alice@example.org s $ID1 a@b" >/dev/null 2>&1
 rc_is 100 $? "notify_bad_agent_exit_100"
 rna-notify -a "127.0.0.1:$sp" -u "alice@example.org s $ID1 a@b" >/dev/null 2>&1
 rc_is 100 $? "notify_a_and_u_exit_100"
+for t in 0 86401 x 1s ''; do
+  rna-notify -c "$t" -a "127.0.0.1:$sp" "alice@example.org s $ID1 a@b" >/dev/null 2>&1
+  rc_is 100 $? "notify_bad_seconds_exit_100 (-c '$t')"
+  RNA_PASSWORD=x rna-query -t "$t" -a "127.0.0.1:$qp" alice >/dev/null 2>&1
+  rc_is 100 $? "query_bad_seconds_exit_100 (-t '$t')"
+done
+rna-notify -c 86400 -t 1 -a "127.0.0.1:$sp" </dev/null >"$tmp/out"
+rc_is 0 $? "notify_seconds_bounds_accepted"
 rna-notify -a "127.0.0.1:$sp" </dev/null >"$tmp/out"
 rc_is 0 $? "notify_empty_input_exit_0"
 if [ -w /dev/full ]; then
