@@ -20,13 +20,15 @@
 
 #define PROG "rnasp-d"
 
-/* Forward one CommandNotify; answer it. Returns 0 to go on, -1 to close. */
+/* Forward one CommandNotify; answer it. Returns 0 to go on, -1 to close.
+ * The log line is written after the response, so the client does not
+ * wait for it (under multilog, a write that wakes another process). */
 static int notify(struct sess *s, const struct pdu *m)
 {
     unsigned char hdr[20];
     const unsigned char *p;
     size_t plen, hl;
-    int st;
+    int st, r;
     static uint32_t rej[PDU_MAX_NOTIFS];
     size_t nrej = 0, i;
 
@@ -53,28 +55,31 @@ static int notify(struct sess *s, const struct pdu *m)
         sess_begin(s);
         pdu_enc_resp_notify(&s->w, 1, st == STORE_QUOTA ? PDU_S_QUOTA : PDU_S_NOSUCHMAILBOX,
                             rej, nrej);
+        r = sess_send(s);
         sess_log(s, "command=notify received=%zu rejected=%zu status=%s", m->list.count,
                  nrej, st == STORE_QUOTA ? "errorwouldexceedquota" : "errornosuchmailbox");
-        return sess_send(s);
+        return r;
     }
     if (st != STORE_OK || plen < 16) goto internal;
     sess_begin(s);
     pdu_enc_resp_notify(&s->w, 0, PDU_S_NOERROR, NULL, 0);
+    r = sess_send(s);
     sess_log(s, "command=notify received=%zu accepted=%u collapsed=%u discarded=%u replaced=%u status=noerror",
              m->list.count, storec_get_u32(p), storec_get_u32(p + 4),
              storec_get_u32(p + 8), storec_get_u32(p + 12));
-    return sess_send(s);
+    return r;
 internal:
-    sess_log(s, "command=notify received=%zu status=errorinternalproblem store=%s",
-             m->list.count, st >= 0 ? storec_status_name(st) : "protocol");
     sess_begin(s);
     pdu_enc_resp_notify(&s->w, 1, PDU_S_INTERNAL, NULL, 0);
-    return sess_send(s);
+    r = sess_send(s);
+    sess_log(s, "command=notify received=%zu status=errorinternalproblem store=%s",
+             m->list.count, st >= 0 ? storec_status_name(st) : "protocol");
+    return r;
 shutdown:
-    sess_log(s, "command=notify received=%zu status=errorserviceshutdown", m->list.count);
     sess_begin(s);
     pdu_enc_resp_notify(&s->w, 1, PDU_S_SHUTDOWN, NULL, 0);
     sess_send(s);
+    sess_log(s, "command=notify received=%zu status=errorserviceshutdown", m->list.count);
     return -1;
 }
 

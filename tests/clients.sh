@@ -161,6 +161,12 @@ rna-notify -a "127.0.0.1:$sp" <"$tmp/many" >"$tmp/out"
 rc_is 0 $? "notify_2500_exit_0"
 [ "$(grep -c ' accepted ' "$tmp/out")" -eq 2500 ]
 ok $? "notify_2500_all_accepted"
+# rnasp-d logs a transaction just after its response: wait for the lines
+i=0
+while [ $i -lt 50 ] && [ "$(grep -c 'command=notify' "$tmp/rnasp.log")" -lt $((before + 3)) ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
 after=$(grep -c 'command=notify' "$tmp/rnasp.log")
 [ $((after - before)) -eq 3 ] && grep -q 'received=1000 ' "$tmp/rnasp.log" &&
   grep -q 'received=500 ' "$tmp/rnasp.log"
