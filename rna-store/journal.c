@@ -14,11 +14,18 @@
  * the file there: such a record was never acknowledged, because an
  * acknowledgement is sent only after its record's write and fdatasync.
  *
- * Space is reserved (fallocate KEEP_SIZE) before a transaction is applied
- * in memory, so a full disk makes the store refuse the transaction
- * instead of acknowledging something it cannot write. A write or sync
- * failing despite that is fatal for the process (the caller exits 111):
- * memory would be ahead of the disk, and a restart replays the truth.
+ * Space is reserved before a transaction is applied in memory, by
+ * writing zeros ahead of the records (PREALLOC_CHUNK at a time), so a
+ * full disk makes the store refuse the transaction instead of
+ * acknowledging something it cannot write. Records then overwrite blocks
+ * that are allocated and written already, so the fdatasync of a commit
+ * writes data alone: no file size or extent change to commit with it
+ * (about a quarter less time per sync on the disks measured). Zeros after
+ * the last record are a torn tail like any other: replay stops at the
+ * first record that is not whole, and cuts there. A clean stop cuts the
+ * zeros too. A write or sync failing despite the reservation is fatal for
+ * the process (the caller exits 111): memory would be ahead of the disk,
+ * and a restart replays the truth.
  */
 #include "store.h"
 
@@ -401,13 +408,12 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
     struct hash_key k;
     struct replay rp;
     const unsigned char *p;
-    size_t len, good;
+    size_t len, good, nz = 0;
     int fd, failed = 0;
     uint64_t count = 0;
 
     memset(j, 0, sizeof *j);
     j->fd = -1;
-    j->prealloc_ok = 1;
     journal_limits(j);
     der_w_growing(&j->buf, (size_t)1 << 31);
     j->dir = strdup(storedir);
@@ -473,6 +479,9 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
         count = 0;
         mem_index_hint(m, m->hcount + len / 256);
         good = replay_buf(p, len, &rp, 0, &g, &dummy, &count, &failed);
+        /* zeros written ahead (journal_reserve) are not counted as torn */
+        nz = len;
+        while (nz > good && p[nz - 1] == 0) nz--;
     }
     if (p) munmap((void *)p, len);
     replay_done(&rp);
@@ -488,7 +497,7 @@ int journal_open(struct journal *j, const char *storedir, struct mem *m,
     if (good != len) {
         /* A torn tail: never acknowledged. Cut it so appends follow the
          * last good record. */
-        j->torn_bytes = len - good;
+        j->torn_bytes = nz - good;
         if (ftruncate(j->fd, (off_t)good) < 0 || fsync(j->fd) < 0) {
             *why = "unable to cut the torn tail of the journal";
             return -1;
@@ -510,6 +519,11 @@ oom:
 
 void journal_close(struct journal *j)
 {
+    /* a clean stop leaves no zeros after the last record */
+    if (j->fd >= 0 && j->alloc_end > j->off && !j->buf.len &&
+        ftruncate(j->fd, (off_t)j->off) < 0) {
+        /* harmless: replay cuts them */
+    }
     if (j->fd >= 0) close(j->fd);
     if (j->dirfd >= 0) close(j->dirfd);
     der_w_free(&j->buf);
@@ -526,6 +540,35 @@ void journal_limits(struct journal *j)
         j->fsize_max = (uint64_t)rl.rlim_cur;
 }
 
+/* Write zeros from alloc_end to at least need, PREALLOC_CHUNK further
+ * where the file size limit allows, and start writing them back, so that
+ * the next commit's fdatasync finds most of them on disk. */
+static int zero_fill(struct journal *j, uint64_t need)
+{
+    static const unsigned char zeros[256 << 10];
+    uint64_t want = need + PREALLOC_CHUNK, at = j->alloc_end;
+    int e = 0;
+
+    if (want > j->fsize_max) want = j->fsize_max; /* need fits, checked */
+    while (at < want) {
+        size_t k = want - at < sizeof zeros ? (size_t)(want - at) : sizeof zeros;
+        ssize_t w = pwrite(j->fd, zeros, k, (off_t)at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : ENOSPC;
+            break;
+        }
+        at += (uint64_t)w;
+    }
+    if (at > j->alloc_end)
+        sync_file_range(j->fd, (off_t)j->alloc_end, (off_t)(at - j->alloc_end),
+                        SYNC_FILE_RANGE_WRITE);
+    j->alloc_end = at;
+    if (at >= need) return 0;
+    errno = e;
+    return -1;
+}
+
 int journal_reserve(struct journal *j, size_t n)
 {
     uint64_t need = j->off + j->buf.len + n;
@@ -537,22 +580,8 @@ int journal_reserve(struct journal *j, size_t n)
             return -1;
         }
     }
-    if (!j->prealloc_ok || need <= j->alloc_end) return 0;
-    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc_end,
-                  (off_t)(need - j->alloc_end + PREALLOC_CHUNK)) == 0) {
-        j->alloc_end = need + PREALLOC_CHUNK;
-        return 0;
-    }
-    if (errno == EOPNOTSUPP || errno == ENOSYS) {
-        j->prealloc_ok = 0; /* nothing to reserve with; writes will tell */
-        return 0;
-    }
-    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc_end,
-                  (off_t)(need - j->alloc_end)) == 0) {
-        j->alloc_end = need;
-        return 0;
-    }
-    return -1;
+    if (need <= j->alloc_end) return 0;
+    return zero_fill(j, need);
 }
 
 void journal_rec_begin(struct journal *j, unsigned type)

@@ -179,8 +179,7 @@ struct journal {
     int fd;
     uint64_t gen;
     uint64_t off;        /* end of the written records */
-    uint64_t alloc_end;  /* preallocated up to here */
-    int prealloc_ok;     /* fallocate works here */
+    uint64_t alloc_end;  /* written (records, then zeros) up to here */
     uint64_t fsize_max;  /* RLIMIT_FSIZE as last read (journal_limits) */
     struct der_w buf;    /* records not yet written */
     size_t rec_start;    /* offset in buf of the record being built */

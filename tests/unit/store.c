@@ -338,21 +338,43 @@ static void test_restart_replay(void)
          "replay_keeps_uncommitted_and_drops_committed");
 }
 
+/* Where the store's next record goes: the end of its last record, before
+ * the zeros written ahead of it. -1 when the store does not answer. */
+static long long journal_end(void)
+{
+    struct storec c;
+    long long n = -1;
+    if (conn(&c) == 0) {
+        n = agent_stat(&c, "journal_bytes");
+        storec_close(&c);
+    }
+    return n;
+}
+
 static void test_torn_tail(void)
 {
     char path[700];
     uint32_t ids[64];
     struct storec c;
+    struct stat st;
+    long long end;
     int fd;
     submit1("bob", "example.org", ST, 900, NULL);
     submit1("bob", "example.org", ST, 901, NULL);
+    end = journal_end();
     agent_store_kill9(pid);
     snprintf(path, sizeof path, "%s/store/journal.1", dir);
-    fd = open(path, O_WRONLY | O_APPEND);
+    /* a killed store leaves the zeros it wrote ahead of its records */
+    T_OK(end > 0 && stat(path, &st) == 0 && st.st_size > end,
+         "journal_zeros_written_ahead (%lld of %lld)", end, (long long)st.st_size);
+    fd = open(path, O_WRONLY);
     T_OK(fd >= 0, "open journal to tear it");
-    /* half a record: a plausible length and checksum, then nothing */
-    T_OK(write(fd, "\x00\x00\x01\x00\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x00", 14) == 14,
-         "append torn record");
+    /* half a record where the next would go: a plausible length and
+     * checksum, then nothing (then the zeros) */
+    T_OK(end > 0 &&
+             pwrite(fd, "\x00\x00\x01\x00\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x07", 14,
+                    (off_t)end) == 14,
+         "write torn record");
     close(fd);
     pid = agent_store_start(dir, 0);
     T_OK(pid > 0, "store starts over a torn journal");
@@ -363,6 +385,14 @@ static void test_torn_tail(void)
     T_OK(submit1("bob", "example.org", ST, 902, NULL) == STORE_OK, "append after cut");
     restart();
     T_OK(drain("bob", ids, 64) == 1 && ids[0] == 902, "torn_tail_appends_follow_the_cut");
+    /* a clean stop leaves the journal ending at its last record */
+    end = journal_end();
+    T_OK(agent_store_stop(pid) == 0, "store stops");
+    T_OK(end > 0 && stat(path, &st) == 0 && st.st_size == end,
+         "journal_clean_stop_cuts_the_zeros (%lld of %lld)", end, (long long)st.st_size);
+    pid = agent_store_start(dir, 0);
+    T_OK(conn(&c) == 0 && agent_stat(&c, "torn_bytes") == 0, "clean_stop_nothing_torn");
+    storec_close(&c);
 }
 
 /* Raw retrieve begin of acct: the answer's NALD octets into out. */
@@ -475,13 +505,14 @@ static void test_nald_exact(void)
     storec_close(&c);
 }
 
-/* Append a whole record of type t (its 9 octets checksummed as the
- * earlier format did, or as today's) to the journal at path, size0 octets
- * long: the store must refuse to start, leave the file as it is, and say
- * why. Then take the record out again. */
-static void whole_record_refused(const char *path, off_t size0, unsigned char t,
+/* Write a whole record of type t (its 9 octets checksummed as the
+ * earlier format did, or as today's) where the journal at path, end
+ * octets of records long, puts its next: the store must refuse to start,
+ * leave the file as it is, and say why. Then take the record out again. */
+static void whole_record_refused(const char *path, off_t end, unsigned char t,
                                  int old, const char *why, const char *name)
 {
+    unsigned char back[12 + 9];
     static const struct hash_key ck = {0x524e412d6a726e6cULL, 0x636865636b73756dULL};
     unsigned char rec[12 + 9];
     char cmd[800];
@@ -494,14 +525,17 @@ static void whole_record_refused(const char *path, off_t size0, unsigned char t,
     rec[12] = t;
     h = old ? hash_sip(&ck, rec + 12, 9) : hash_check(rec + 12, 9);
     for (i = 0; i < 8; i++) rec[4 + i] = (unsigned char)(h >> (56 - 8 * i));
-    fd = open(path, O_WRONLY | O_APPEND);
-    T_OK(fd >= 0 && write(fd, rec, sizeof rec) == (ssize_t)sizeof rec, "%s: append it", name);
-    if (fd >= 0) close(fd);
+    fd = open(path, O_RDWR);
+    T_OK(fd >= 0 && pwrite(fd, rec, sizeof rec, end) == (ssize_t)sizeof rec, "%s: write it", name);
     T_OK(agent_store_start(dir, 0) == -1, "%s_refused_store_does_not_start", name);
-    T_OK(stat(path, &st) == 0 && st.st_size == size0 + (off_t)sizeof rec, "%s_not_cut", name);
+    T_OK(stat(path, &st) == 0 && st.st_size >= end + (off_t)sizeof rec && fd >= 0 &&
+             pread(fd, back, sizeof back, end) == (ssize_t)sizeof back &&
+             memcmp(back, rec, sizeof rec) == 0,
+         "%s_not_cut", name);
+    if (fd >= 0) close(fd);
     snprintf(cmd, sizeof cmd, "grep -q '%s' '%s/store.log'", why, dir);
     T_OK(system(cmd) == 0, "%s_reason_logged", name);
-    T_OK(truncate(path, size0) == 0, "%s: take it out by hand", name);
+    T_OK(truncate(path, end) == 0, "%s: take it out by hand", name);
 }
 
 /* A record that is whole (its checksum holds) but cannot be applied, such
@@ -513,21 +547,22 @@ static void test_whole_record_not_cut(void)
     struct stat st0;
     uint32_t ids[8];
     struct storec c;
-    long long gen = -1;
+    long long gen = -1, end;
 
     T_OK(submit1("bob", "example.org", ST, 960, NULL) == STORE_OK, "submit");
     if (conn(&c) == 0) {
         gen = agent_stat(&c, "journal_generation");
         storec_close(&c);
     }
+    end = journal_end();
     agent_store_kill9(pid);
     snprintf(path, sizeof path, "%s/store/journal.%lld", dir, gen);
-    T_OK(stat(path, &st0) == 0, "journal there");
+    T_OK(stat(path, &st0) == 0 && end > 0, "journal there");
     /* an accept record of the earlier format, with its checksum */
-    whole_record_refused(path, st0.st_size, 1, 1, "earlier rna-store in an older format",
+    whole_record_refused(path, (off_t)end, 1, 1, "earlier rna-store in an older format",
                          "whole_old_record");
     /* a record of today's checksum whose contents make no sense */
-    whole_record_refused(path, st0.st_size, 99, 0, "checks but cannot be applied",
+    whole_record_refused(path, (off_t)end, 99, 0, "checks but cannot be applied",
                          "unappliable_record");
     pid = agent_store_start(dir, 0);
     T_OK(pid > 0, "store starts again");
