@@ -61,6 +61,7 @@ struct client {
     size_t outoff;
     struct pend pend;
     int dead;
+    int expect; /* answered last turn: its next request is likely near */
 };
 
 struct item {
@@ -847,6 +848,7 @@ static void client_read(struct store *s, struct client *c)
         return;
     }
     c->inlen += (size_t)k;
+    c->expect = 0;
     client_process(s, c);
 }
 
@@ -977,19 +979,25 @@ static int64_t clock_us(void)
 
 /* With sync on, a turn's records wait for an fdatasync that takes far
  * longer than a read. Requests that arrive meanwhile are carried out
- * before it, so that the one sync covers them too: poll the clients again
- * without waiting, read and carry out what came, and stop when a poll
- * finds nothing new, after GATHER_ROUNDS rounds, or once half as long as
- * the last sync took has passed. A client is read here only while the
- * answers waiting for it stay under OUT_SOFT, the bound client_process
- * keeps; nothing is acknowledged any earlier than without gathering. */
+ * before it, so that the one sync covers them too: poll the clients again,
+ * read and carry out what came, until half as long as the last sync took
+ * has passed or after GATHER_ROUNDS rounds. While a client answered in the
+ * previous turn has not sent again (it is likely to: a client with one
+ * request in flight sends its next one on the answer), a round waits for
+ * it within that time; otherwise a round does not wait, and the first
+ * that finds nothing new ends the gathering. A client is read here only
+ * while the answers waiting for it stay under OUT_SOFT, the bound
+ * client_process keeps; nothing is acknowledged any earlier than without
+ * gathering. */
 static void gather(struct store *s, struct pollfd *pf)
 {
     int64_t until = clock_us() + s->sync_us / 2;
     int round;
 
     for (round = 0; round < GATHER_ROUNDS; round++) {
-        size_t i, np = 0;
+        size_t i, np = 0, nexp = 0;
+        int64_t left = until - clock_us();
+        struct timespec ts = {0, 0};
         for (i = 0; i < s->ncl; i++) {
             const struct client *c = s->cl[i];
             int ok = !c->dead && c->out.len - c->outoff < OUT_SOFT &&
@@ -998,8 +1006,14 @@ static void gather(struct store *s, struct pollfd *pf)
             pf[i].events = POLLIN;
             pf[i].revents = 0;
             np += ok;
+            nexp += ok && c->expect;
         }
-        if (np == 0 || poll(pf, s->ncl, 0) <= 0) return;
+        if (np == 0 || left <= 0) return;
+        if (nexp) {
+            ts.tv_sec = (time_t)(left / 1000000);
+            ts.tv_nsec = (long)(left % 1000000) * 1000;
+        }
+        if (ppoll(pf, s->ncl, &ts, NULL) <= 0) return;
         for (i = 0; i < s->ncl; i++) {
             if (pf[i].revents & POLLIN) client_read(s, s->cl[i]);
             else if (pf[i].revents & (POLLERR | POLLHUP | POLLNVAL)) s->cl[i]->dead = 1;
@@ -1074,9 +1088,14 @@ static void loop(struct store *s)
                 die(s, 111, "unable to write the journal: %s", strerror(errno));
             if (sync) s->sync_us = clock_us() - t0;
         }
-        for (i = 0; i < s->ncl; i++)
-            if (!s->cl[i]->dead && s->cl[i]->out.len > s->cl[i]->outoff)
-                client_write(s->cl[i]);
+        for (i = 0; i < s->ncl; i++) {
+            struct client *c = s->cl[i];
+            c->expect = 0; /* it had its turn */
+            if (c->dead || c->out.len == c->outoff) continue;
+            client_write(c);
+            /* all its answers out, no request waiting: it may send soon */
+            c->expect = c->out.len == 0 && !client_ready(c);
+        }
         for (i = 0; i < s->ncl;) {
             if (s->cl[i]->dead) {
                 client_free(s, s->cl[i]);
