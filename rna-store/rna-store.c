@@ -51,7 +51,7 @@
 #define CFG_CHECK_MS 1000
 #define LOG_DELAY_MS 10             /* a log line waits about this long... */
 #define LOG_SOFT ((size_t)64 << 10) /* ...or until this much is buffered */
-#define GATHER_ROUNDS 32
+#define GATHER_ROUNDS 128
 
 struct client {
     int fd;
@@ -61,7 +61,8 @@ struct client {
     size_t outoff;
     struct pend pend;
     int dead;
-    int expect; /* answered last turn: its next request is likely near */
+    size_t done;   /* requests carried out since its answers last went */
+    size_t expect; /* answered that many last turn: as many may follow */
 };
 
 struct item {
@@ -826,6 +827,8 @@ static void client_process(struct store *s, struct client *c)
         if (c->inlen - off - 4 < l) break;
         request(s, c, c->in + off + 4, l);
         off += 4 + l;
+        c->done++;
+        if (c->expect) c->expect--;
     }
     if (off) {
         memmove(c->in, c->in + off, c->inlen - off);
@@ -848,7 +851,6 @@ static void client_read(struct store *s, struct client *c)
         return;
     }
     c->inlen += (size_t)k;
-    c->expect = 0;
     client_process(s, c);
 }
 
@@ -981,14 +983,14 @@ static int64_t clock_us(void)
  * longer than a read. Requests that arrive meanwhile are carried out
  * before it, so that the one sync covers them too: poll the clients again,
  * read and carry out what came, until half as long as the last sync took
- * has passed or after GATHER_ROUNDS rounds. While a client answered in the
- * previous turn has not sent again (it is likely to: a client with one
- * request in flight sends its next one on the answer), a round waits for
- * it within that time; otherwise a round does not wait, and the first
- * that finds nothing new ends the gathering. A client is read here only
- * while the answers waiting for it stay under OUT_SOFT, the bound
- * client_process keeps; nothing is acknowledged any earlier than without
- * gathering. */
+ * has passed or after GATHER_ROUNDS rounds. While a client given N answers
+ * in the previous turn has not sent N requests since (it is likely to: a
+ * client keeping requests in flight sends the next on each answer), a
+ * round waits for it within that time; otherwise a round does not wait,
+ * and the first that finds nothing new ends the gathering. A client is
+ * read here only while the answers waiting for it stay under OUT_SOFT,
+ * the bound client_process keeps; nothing is acknowledged any earlier
+ * than without gathering. */
 static void gather(struct store *s, struct pollfd *pf)
 {
     int64_t until = clock_us() + s->sync_us / 2;
@@ -1093,8 +1095,11 @@ static void loop(struct store *s)
             c->expect = 0; /* it had its turn */
             if (c->dead || c->out.len == c->outoff) continue;
             client_write(c);
-            /* all its answers out, no request waiting: it may send soon */
-            c->expect = c->out.len == 0 && !client_ready(c);
+            /* all its answers out: as many requests may come soon */
+            if (c->out.len == 0) {
+                c->expect = c->done;
+                c->done = 0;
+            }
         }
         for (i = 0; i < s->ncl;) {
             if (s->cl[i]->dead) {
